@@ -1,0 +1,158 @@
+"""`honkdata build`: raw logs in, one immutable snapshot out.
+
+The build is its list of stages: read every input (ingest), then per event batch `Normalize`,
+then the `ExactDedup` aggregation, then per unique row `AssignSplits`, then the snapshot writer.
+"""
+
+import platform
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from honkdata import __version__
+from honkdata.config import BuildConfig
+from honkdata.dedup.exact import ExactDedup
+from honkdata.errors import HonkdataError
+from honkdata.ingest.quarantine import Quarantine
+from honkdata.ingest.source import SourceContext
+from honkdata.ingest.sources import Input, fingerprint, resolve_inputs
+from honkdata.normalize import Normalize
+from honkdata.schema import SPLITS
+from honkdata.snapshot.card import data_file
+from honkdata.snapshot.store import SnapshotRef, SnapshotStore
+from honkdata.snapshot.write import write_snapshot_files
+from honkdata.split import AssignSplits
+from honkdata.stage import StageStats
+from honkdata.taxonomy import Taxonomy, load_taxonomy
+
+OnProgress = Callable[[str, int], None]  # (source name, rows just read)
+
+
+@dataclass
+class BuildResult:
+    ref: SnapshotRef
+    path: Path
+    manifest: dict
+
+
+def parent_splits(store: SnapshotStore, ref: SnapshotRef | None) -> dict[str, str]:
+    """id -> split in the parent snapshot, so that rows keep their split across versions."""
+    if ref is None:
+        return {}
+    assignments: dict[str, str] = {}
+    for split in SPLITS:
+        ids = pq.read_table(store.path(ref) / data_file(split), columns=["id"]).column("id")
+        assignments.update(dict.fromkeys(ids.to_pylist(), split))
+    return assignments
+
+
+def read_inputs(
+    inputs: list[Input],
+    config: BuildConfig,
+    taxonomy: Taxonomy,
+    quarantine: Quarantine,
+    reports: list[dict],
+    on_progress: OnProgress | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Stream every input's batches; append one report per input when it is exhausted."""
+    for source in inputs:
+        ctx = SourceContext(
+            name=source.name,
+            taxonomy=taxonomy,
+            on_reject=quarantine.reject,
+            batch_rows=config.ingest.batch_rows,
+            max_line_bytes=config.ingest.max_line_bytes,
+        )
+        rows = 0
+        for batch in source.read(ctx):
+            rows += batch.num_rows
+            if on_progress:
+                on_progress(source.name, batch.num_rows)
+            yield batch
+        size, sha256 = fingerprint(source.path)
+        reports.append(
+            {
+                "path": str(source.path),
+                "name": source.name,
+                "format": source.format,
+                "kind": source.kind,
+                "size": size,
+                "sha256": sha256,
+                "rows_read": rows,
+                "rows_rejected": ctx.rows_rejected,
+                "rows_repaired": ctx.rows_repaired,
+                "timestamps_unreadable": ctx.ts_invalid,
+                "reject_reasons": dict(sorted(ctx.reasons.items())),
+            }
+        )
+
+
+def _check_reject_rate(config: BuildConfig, reports: list[dict], quarantine: Quarantine) -> None:
+    read = sum(r["rows_read"] for r in reports)
+    rejected = sum(r["rows_rejected"] for r in reports)
+    if read == 0:
+        raise HonkdataError(f"no usable rows in the inputs ({rejected:,} rejected); no snapshot written")
+    rate = rejected / (read + rejected)
+    if rate > config.ingest.max_reject_rate:
+        raise HonkdataError(
+            f"{rejected:,} of {read + rejected:,} input rows rejected ({rate:.1%}), above "
+            f"ingest.max_reject_rate {config.ingest.max_reject_rate:.1%}; see {quarantine.path}; "
+            "no snapshot written"
+        )
+
+
+def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildResult:
+    """Run every stage over the configured sources and publish the next version of the dataset."""
+    inputs = resolve_inputs(config.sources)
+    taxonomy = load_taxonomy(Path(config.taxonomy) if config.taxonomy else None)
+    store = SnapshotStore(config.root_path())
+    started = datetime.now(UTC)
+    quarantine = Quarantine(config.quarantine_path() / config.name / f"{started:%Y%m%dT%H%M%S}.jsonl")
+    stages = {name: StageStats(name) for name in ("ingest", "normalize", "exact_dedup", "split")}
+
+    with store.writer(config.name) as (ref, staging):
+        parent = store.latest(config.name)
+        normalize = Normalize(config.normalize)
+        dedup = ExactDedup(staging / ".work", config.memory_limit)
+        reports: list[dict] = []
+        loop_start = time.perf_counter()
+        try:
+            for batch in read_inputs(inputs, config, taxonomy, quarantine, reports, on_progress):
+                stages["ingest"].rows_out += batch.num_rows
+                with stages["normalize"].timed():
+                    batch = normalize(batch, stages["normalize"])
+                with stages["exact_dedup"].timed():
+                    dedup.add(batch, stages["exact_dedup"])
+        finally:
+            quarantine.close()
+        stages["ingest"].seconds = (
+            time.perf_counter() - loop_start - stages["normalize"].seconds - stages["exact_dedup"].seconds
+        )
+        stages["ingest"].rows_in = stages["ingest"].rows_out + quarantine.rows
+        stages["ingest"].drop("quarantined", quarantine.rows)
+        _check_reject_rate(config, reports, quarantine)
+
+        with stages["exact_dedup"].timed():
+            table = dedup.finish(stages["exact_dedup"])
+        with stages["split"].timed():
+            table = AssignSplits(config.split, parent_splits(store, parent))(table, stages["split"])
+        manifest = {
+            "name": config.name,
+            "version": ref.version,
+            "parent_version": parent.version if parent else None,
+            "created_at": started.isoformat(timespec="seconds"),
+            "honkdata_version": __version__,
+            "python": platform.python_version(),
+            "config": config.model_dump(mode="json"),
+            "config_hash": config.fingerprint(),
+            "inputs": reports,
+            "stages": {name: stats.to_dict() for name, stats in stages.items()},
+            "quarantine": {"path": str(quarantine.path), "rows": quarantine.rows},
+        }
+        manifest = write_snapshot_files(staging, table, manifest)
+    return BuildResult(ref=ref, path=store.path(ref), manifest=manifest)

@@ -1,0 +1,232 @@
+"""The `honkdata` command: a thin layer over the Python API (honkdata.build, honkdata.snapshot, ...)."""
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from honkdata.errors import HonkdataError
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+snapshots_app = typer.Typer(help="List, inspect and compare snapshots.", no_args_is_help=True)
+app.add_typer(snapshots_app, name="snapshots")
+
+out = Console()
+err = Console(stderr=True)
+
+RootOption = Annotated[
+    Path | None, typer.Option("--root", help="snapshot store [default: $HONKDATA_ROOT or data/snapshots]")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Bad input ends in one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except HonkdataError as e:
+            err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except OSError as e:
+            err.print(
+                f"[red]error:[/red] {e.strerror or e}: {e.filename or ''}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; nothing was published")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+def _store(root: Path | None):
+    from honkdata.config import default_root
+    from honkdata.snapshot.store import SnapshotStore
+
+    return SnapshotStore(root or default_root())
+
+
+@app.command()
+@friendly_errors
+def build(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="build config YAML")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="input file, folder or glob (repeatable)")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="format of the --source inputs")] = "auto",
+    name: Annotated[str | None, typer.Option("--name", help="dataset name")] = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Build the next snapshot of a dataset from raw query logs and public labeled sets."""
+    from honkdata.build import build as run_build
+    from honkdata.config import load_config
+
+    sources = [{"path": s, "format": fmt} for s in source] if source else None
+    cfg = load_config(config, sources=sources, name=name, root=str(root) if root else None)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=json) as progress:
+        task = progress.add_task("reading", total=None)
+        rows = 0
+
+        def on_progress(source_name: str, n: int) -> None:
+            nonlocal rows
+            rows += n
+            progress.update(task, description=f"reading {source_name}: {rows:,} rows")
+
+        result = run_build(cfg, on_progress=on_progress)
+    m = result.manifest
+    if json:
+        _print_json({"ref": str(result.ref), "path": str(result.path), "manifest": m})
+        return
+    splits = ", ".join(f"{s} {v['rows']:,}" for s, v in m["splits"].items())
+    read = sum(i["rows_read"] for i in m["inputs"])
+    out.print(
+        f"{read:,} events read, {m['quarantine']['rows']:,} quarantined -> {m['rows']:,} rows ({splits})"
+    )
+    out.print(f"[bold]{result.ref}[/bold] {result.path}", highlight=False)
+
+
+@snapshots_app.command("list")
+@friendly_errors
+def snapshots_list(root: RootOption = None, json: JsonOption = False) -> None:
+    """List every snapshot in the store."""
+    store = _store(root)
+    rows = []
+    for name in store.names():
+        for ref in (store.resolve(f"{name}@{v}") for v in store.versions(name)):
+            m = store.manifest(ref)
+            rows.append(
+                {
+                    "ref": str(ref),
+                    "path": str(store.path(ref)),
+                    "created_at": m["created_at"],
+                    "rows": m["rows"],
+                    "content_hash": m["content_hash"],
+                }
+            )
+    if json:
+        _print_json(rows)
+        return
+    if not rows:
+        err.print(f"no snapshots under {store.root}")
+        return
+    table = Table("snapshot", "created", "rows", "content hash")
+    for r in rows:
+        table.add_row(r["ref"], r["created_at"], f"{r['rows']:,}", r["content_hash"][:12])
+    out.print(table)
+
+
+@snapshots_app.command("show")
+@friendly_errors
+def snapshots_show(
+    ref: Annotated[str, typer.Argument(help="name@vN or name@latest")],
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show a snapshot's manifest: splits, labels, inputs and every stage's counters."""
+    store = _store(root)
+    snapshot = store.resolve(ref)
+    m = store.manifest(snapshot)
+    if json:
+        _print_json(m)
+        return
+    parent = f"v{m['parent_version']}" if m["parent_version"] else "none"
+    out.print(f"[bold]{snapshot}[/bold]  {store.path(snapshot)}", highlight=False)
+    out.print(f"created {m['created_at']} by honkdata {m['honkdata_version']}; parent {parent}")
+    out.print(f"content hash {m['content_hash']}; config hash {m['config_hash'][:12]}")
+    out.print("splits: " + ", ".join(f"{s} {v['rows']:,}" for s, v in m["splits"].items()))
+    inputs = Table("input", "format", "kind", "read", "rejected", "repaired", title="inputs")
+    for i in m["inputs"]:
+        inputs.add_row(
+            i["path"],
+            i["format"],
+            i["kind"],
+            f"{i['rows_read']:,}",
+            f"{i['rows_rejected']:,}",
+            f"{i['rows_repaired']:,}",
+        )
+    out.print(inputs)
+    stages = Table("stage", "in", "out", "dropped", "notes", "seconds", title="stages")
+    for name, s in m["stages"].items():
+        stages.add_row(
+            name,
+            f"{s['rows_in']:,}",
+            f"{s['rows_out']:,}",
+            "; ".join(f"{k}: {v:,}" for k, v in s["dropped"].items()),
+            "; ".join(f"{k}: {v:,}" for k, v in s.get("notes", {}).items()),
+            f"{s['seconds']:.2f}",
+        )
+    out.print(stages)
+    labels = Table("intent", *m["splits"], title="labels")
+    for intent, _ in m["label_distribution"]["all"].items():
+        labels.add_row(intent, *(f"{m['label_distribution'][s].get(intent, 0):,}" for s in m["splits"]))
+    out.print(labels)
+
+
+@snapshots_app.command("diff")
+@friendly_errors
+def snapshots_diff(
+    old: Annotated[str, typer.Argument(help="the earlier snapshot, name@vN")],
+    new: Annotated[str, typer.Argument(help="the later snapshot, name@vN or name@latest")],
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Rows added, removed and relabeled between two snapshots, and their label distributions."""
+    from honkdata.snapshot.diff import diff_snapshots
+
+    store = _store(root)
+    d = diff_snapshots(store, store.resolve(old), store.resolve(new))
+    if json:
+        _print_json(d)
+        return
+    out.print(f"[bold]{d['old']} -> {d['new']}[/bold]", highlight=False)
+    out.print(
+        f"added {d['rows_added']:,}, removed {d['rows_removed']:,}, kept {d['rows_kept']:,}, "
+        f"relabeled {d['rows_relabeled']:,}, moved split {d['rows_moved_split']:,}"
+    )
+    labels = Table("intent", "before", "after", "change", title="labels")
+    for intent, c in d["labels"].items():
+        labels.add_row(intent, f"{c['before']:,}", f"{c['after']:,}", f"{c['after'] - c['before']:+,}")
+    out.print(labels)
+    for ex in d["relabeled_examples"]:
+        out.print(f"  relabeled: {ex['text']!r}: {ex['before']} -> {ex['after']}", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def synth(
+    n: Annotated[int, typer.Option("--n", min=1, help="number of raw events")],
+    out_path: Annotated[Path, typer.Option("--out", help="output .jsonl, .jsonl.gz, .csv or .parquet")],
+    seed: Annotated[int, typer.Option("--seed", help="random seed; same seed, same file")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Write a realistic synthetic raw query log (for demos, tests and benchmarks)."""
+    from dataclasses import asdict
+
+    from honkdata.synth import generate
+
+    with err.status(f"generating {n:,} events"):
+        stats = generate(n, out_path, seed=seed)
+    if json:
+        _print_json({"path": str(out_path), **asdict(stats)})
+        return
+    out.print(
+        f"{stats.rows:,} events, {stats.distinct_queries:,} distinct queries, "
+        f"{stats.distinct_users:,} users -> {out_path}",
+        highlight=False,
+    )

@@ -1,0 +1,106 @@
+"""Build configuration: YAML validated on load, with errors that name the bad key."""
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from honkdata.errors import HonkdataError
+
+DEFAULT_ROOT = "data/snapshots"
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("HONKDATA_ROOT", DEFAULT_ROOT))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    path: str
+    format: str = "auto"
+    name: str | None = Field(None, description="label in the `sources` column; default: the file name")
+    kind: Literal["user_log", "curated"] | None = Field(
+        None, description="user logs get privacy rules; default: raw formats are user logs"
+    )
+
+
+class IngestConfig(_Strict):
+    batch_rows: int = Field(65_536, gt=0)
+    max_line_bytes: int = Field(1_000_000, gt=0)
+    max_reject_rate: float = Field(0.05, ge=0, le=1)
+    keep_fields: list[str] = []
+
+
+class NormalizeConfig(_Strict):
+    min_chars: int = Field(1, ge=1)
+    max_chars: int = Field(256, gt=0)
+
+
+class SplitConfig(_Strict):
+    train: float = Field(0.8, ge=0, le=1)
+    validation: float = Field(0.1, ge=0, le=1)
+    test: float = Field(0.1, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "SplitConfig":
+        if abs(self.train + self.validation + self.test - 1) > 1e-9:
+            raise ValueError("train + validation + test must sum to 1")
+        return self
+
+
+class BuildConfig(_Strict):
+    name: str = Field("music-queries", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    root: str | None = Field(None, description="snapshot store; default $HONKDATA_ROOT or data/snapshots")
+    sources: list[SourceConfig] = [SourceConfig(path="data/samples/queries.jsonl")]
+    quarantine_dir: str | None = Field(None, description="default <root>/_quarantine")
+    taxonomy: str | None = Field(None, description="taxonomy YAML; default the shipped one")
+    license: str = "other"
+    memory_limit: str = Field("1GB", description="DuckDB memory limit for the global aggregations")
+    ingest: IngestConfig = IngestConfig()
+    normalize: NormalizeConfig = NormalizeConfig()
+    split: SplitConfig = SplitConfig()
+
+    def root_path(self) -> Path:
+        return Path(self.root) if self.root else default_root()
+
+    def quarantine_path(self) -> Path:
+        return Path(self.quarantine_dir) if self.quarantine_dir else self.root_path() / "_quarantine"
+
+    def fingerprint(self) -> str:
+        """Hash of the settings that shape the data (not where it is stored)."""
+        shaping = self.model_dump(exclude={"root", "quarantine_dir", "memory_limit"})
+        return hashlib.sha256(orjson.dumps(shaping, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{key}: {first['msg']}{more}"
+
+
+def load_config(path: Path | None = None, **overrides: object) -> BuildConfig:
+    """Load and validate a build config; `overrides` (None values ignored) win over the file."""
+    data: dict = {}
+    if path is not None:
+        if not Path(path).is_file():
+            raise HonkdataError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except yaml.YAMLError as e:
+            raise HonkdataError(f"config {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+        if not isinstance(data, dict):
+            raise HonkdataError(f"config {path} must be a mapping of keys to values")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return BuildConfig.model_validate(data)
+    except ValidationError as e:
+        where = f"config {path}" if path else "config"
+        raise HonkdataError(f"{where}: {_describe(e)}") from None

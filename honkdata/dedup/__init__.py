@@ -1,0 +1,1 @@
+"""Deduplication stages: exact (on the normalized key)."""

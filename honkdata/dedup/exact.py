@@ -1,0 +1,100 @@
+"""Exact dedup: one row per normalized key, with its counts, users, sources and majority gold label.
+
+The aggregation runs in DuckDB over an on-disk table with a memory limit, so it spills instead of
+growing with the input: the event stream is appended batch by batch, and only the unique rows come
+back into memory.
+"""
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from honkdata.stage import StageStats
+
+_EVENTS = """
+CREATE TABLE events (
+    key VARCHAR, text VARCHAR, user_id VARCHAR, day DATE, source VARCHAR, line BIGINT,
+    intent VARCHAR, entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[]
+)
+"""
+
+# Ties break on the text itself so that the same input always gives the same row.
+_UNIQUE_ROWS = """
+WITH variants AS (
+    SELECT key, text, count(*) AS n FROM events GROUP BY key, text
+), display AS (
+    SELECT key, first(text ORDER BY n DESC, text) AS text FROM variants GROUP BY key
+), stats AS (
+    SELECT key, count(*) AS count, count(DISTINCT user_id) AS n_users,
+           list(DISTINCT source ORDER BY source) AS sources,
+           min(day) AS first_seen, max(day) AS last_seen
+    FROM events GROUP BY key
+), votes AS (
+    SELECT key, intent, count(*) AS n FROM events WHERE intent IS NOT NULL GROUP BY key, intent
+), gold AS (
+    SELECT key, first(intent ORDER BY n DESC, intent) AS intent, max(n) AS n_major,
+           sum(n) AS n_labeled, count(*) AS n_intents
+    FROM votes GROUP BY key
+), spans AS (
+    SELECT e.key, first(e.entities ORDER BY e.text = d.text DESC, e.source, e.line) AS entities
+    FROM events e JOIN gold g ON e.key = g.key AND e.intent = g.intent JOIN display d ON d.key = e.key
+    WHERE e.entities IS NOT NULL GROUP BY e.key
+)
+SELECT substr(md5(s.key), 1, 16) AS id, d.text, g.intent,
+       list_transform(sp.entities, lambda x: struct_pack(
+           type := x.type, start := x.start, "end" := x."end",
+           text := substring(d.text, x.start + 1, x."end" - x.start))) AS entities,
+       CASE WHEN g.intent IS NOT NULL THEN 'gold' END AS label_source,
+       CAST(g.n_major / g.n_labeled AS FLOAT) AS label_confidence,
+       s.count, s.n_users, s.sources, s.first_seen, s.last_seen,
+       substr(md5(s.key), 1, 16) AS dup_cluster, coalesce(g.n_intents > 1, false) AS label_conflict
+FROM stats s JOIN display d USING (key) LEFT JOIN gold g USING (key) LEFT JOIN spans sp USING (key)
+ORDER BY id
+"""
+
+
+class ExactDedup:
+    """Aggregation stage: `add` event batches, then `finish` for the unique rows."""
+
+    name = "exact_dedup"
+
+    def __init__(self, workdir: Path, memory_limit: str = "1GB") -> None:
+        # The event table holds raw user ids: it lives only for the build, never in a snapshot.
+        self._workdir = workdir
+        workdir.mkdir(mode=0o700)
+        self._con = duckdb.connect(str(workdir / "events.duckdb"))
+        self._con.execute(f"SET memory_limit = '{memory_limit}'")
+        self._con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
+        self._con.execute("SET preserve_insertion_order = false")
+        self._con.execute(_EVENTS)
+
+    def add(self, batch: pa.RecordBatch, stats: StageStats) -> None:
+        stats.rows_in += batch.num_rows
+        events = pa.table(
+            {
+                "key": batch.column("key"),
+                "text": batch.column("text"),
+                "user_id": batch.column("user_id"),
+                "day": pc.cast(batch.column("ts"), pa.date32()),
+                "source": batch.column("source"),
+                "line": batch.column("line"),
+                "intent": batch.column("intent"),
+                "entities": batch.column("entities"),
+            }
+        )
+        self._con.register("incoming", events)
+        self._con.execute("INSERT INTO events SELECT * FROM incoming")
+        self._con.unregister("incoming")
+
+    def finish(self, stats: StageStats) -> pa.Table:
+        table = self._con.sql(_UNIQUE_ROWS).to_arrow_table()
+        self._con.close()
+        shutil.rmtree(self._workdir)
+        conflicts = table.column("label_conflict")
+        stats.note("keys with conflicting gold labels", pc.sum(conflicts).as_py() or 0)
+        stats.rows_out += table.num_rows
+        stats.drop("merged into an identical query", stats.rows_in - table.num_rows)
+        return table.drop_columns(["label_conflict"])

@@ -1,0 +1,82 @@
+"""Normalize: NFKC, control characters out, whitespace collapsed, a case-folded grouping key."""
+
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from honkdata.config import NormalizeConfig
+from honkdata.schema import ENTITIES
+from honkdata.stage import StageStats
+
+_CONTROL = r"\p{Cc}"  # tabs, newlines, NUL, ... become spaces (they separate words)
+_INVISIBLE = r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{00AD}]"  # zero-width chars and soft hyphens vanish
+_TRAILING_MARKS = r"[\s.!?,;:…]+$"  # "skip!" and "skip" are one query
+
+
+def normalize_text(text: pa.Array) -> pa.Array:
+    text = pc.utf8_normalize(text, "NFKC")
+    text = pc.replace_substring_regex(text, _CONTROL, " ")
+    text = pc.replace_substring_regex(text, _INVISIBLE, "")
+    text = pc.replace_substring_regex(text, r"\s+", " ")
+    return pc.utf8_trim_whitespace(text)
+
+
+def grouping_key(text: pa.Array) -> pa.Array:
+    return pc.replace_substring_regex(pc.utf8_lower(text), _TRAILING_MARKS, "")
+
+
+def realign_entities(normalized: str, entities: list[dict], needles: list[str]) -> tuple[list[dict], int]:
+    """Move entity spans onto the normalized text; returns (entities, number lost).
+
+    `needles` are the entities' own texts normalized the same way as the query. Each is looked up
+    in the new text, taking the occurrence nearest its old position, so repeated words
+    ("play play") land on the right one.
+    """
+    kept, lost = [], 0
+    for entity, needle in zip(entities, needles, strict=True):
+        starts = [m.start() for m in re.finditer(re.escape(needle), normalized)] if needle else []
+        if not starts:
+            lost += 1
+            continue
+        start = min(starts, key=lambda s: abs(s - entity["start"]))
+        kept.append({**entity, "start": start, "end": start + len(needle), "text": needle})
+    return kept, lost
+
+
+@dataclass
+class Normalize:
+    """Batch stage: adds `text` (display) and `key` (grouping) and drops unusable queries."""
+
+    config: NormalizeConfig
+    name: str = "normalize"
+
+    def __call__(self, batch: pa.RecordBatch, stats: StageStats) -> pa.RecordBatch:
+        stats.rows_in += batch.num_rows
+        text = normalize_text(batch.column("query"))
+        length = pc.utf8_length(text)
+        too_short = pc.less(length, self.config.min_chars)
+        too_long = pc.greater(length, self.config.max_chars)
+        stats.drop("empty query", pc.sum(too_short).as_py() or 0)
+        stats.drop(f"longer than {self.config.max_chars} chars", pc.sum(too_long).as_py() or 0)
+        batch = batch.append_column("text", text).append_column("key", grouping_key(text))
+        batch = batch.filter(pc.invert(pc.or_(too_short, too_long)))
+        if batch.column("entities").null_count < batch.num_rows:
+            batch = self._realign(batch, stats)
+        stats.rows_out += batch.num_rows
+        return batch
+
+    def _realign(self, batch: pa.RecordBatch, stats: StageStats) -> pa.RecordBatch:
+        queries = batch.column("query").to_pylist()
+        texts = batch.column("text").to_pylist()
+        entities = batch.column("entities").to_pylist()
+        moved = [i for i, spans in enumerate(entities) if spans and queries[i] != texts[i]]
+        raw_needles = [queries[i][e["start"] : e["end"]] for i in moved for e in entities[i]]
+        needles = iter(normalize_text(pa.array(raw_needles, pa.string())).to_pylist())
+        for i in moved:
+            own = [next(needles) for _ in entities[i]]
+            entities[i], lost = realign_entities(texts[i], entities[i], own)
+            stats.note("entities lost in normalization", lost)
+        index = batch.schema.get_field_index("entities")
+        return batch.set_column(index, "entities", pa.array(entities, ENTITIES))

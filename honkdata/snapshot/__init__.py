@@ -1,0 +1,1 @@
+"""The versioned, immutable snapshot store (DESIGN.md, "Snapshot layout")."""

@@ -1,0 +1,70 @@
+"""Write a snapshot's files into its staging folder: Parquet per split, card, manifest last."""
+
+import hashlib
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from honkdata.schema import SNAPSHOT, SPLITS
+from honkdata.snapshot.card import data_file, dataset_card
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def content_hash(splits: dict[str, pa.Table]) -> str:
+    """Hash of the rows themselves (Arrow IPC, fixed chunking), not of Parquet file bytes.
+
+    Rows come sorted by id, so the same inputs and config always give the same hash, whatever
+    Parquet writer version or compression wrote the files.
+    """
+    digest = hashlib.sha256(SNAPSHOT.serialize())
+    for split in SPLITS:
+        digest.update(split.encode())
+        for batch in splits[split].combine_chunks().to_batches(max_chunksize=65_536):
+            digest.update(batch.serialize())
+    return digest.hexdigest()
+
+
+def distribution(table: pa.Table, column: str) -> dict[str, int]:
+    values = table.column(column)
+    if pa.types.is_list(values.type):
+        values = pc.list_flatten(values)
+    counts = pc.value_counts(pc.fill_null(values, "(none)")).to_pylist()
+    return dict(sorted(((c["values"], c["counts"]) for c in counts), key=lambda kv: (-kv[1], kv[0])))
+
+
+def write_snapshot_files(staging: Path, table: pa.Table, manifest: dict) -> dict:
+    """Write data files, card and manifest (last); returns the completed manifest."""
+    (staging / "data").mkdir()
+    table = table.select(SNAPSHOT.names).cast(SNAPSHOT)
+    splits = {split: table.filter(pc.equal(table.column("split"), split)) for split in SPLITS}
+    manifest["splits"] = {}
+    for split, rows in splits.items():
+        path = staging / data_file(split)
+        pq.write_table(rows, path, compression="zstd", row_group_size=256_000)
+        manifest["splits"][split] = {
+            "rows": rows.num_rows,
+            "file": data_file(split),
+            "sha256": file_sha256(path),
+        }
+    manifest["rows"] = table.num_rows
+    manifest["label_distribution"] = {
+        "all": distribution(table, "intent"),
+        **{split: distribution(rows, "intent") for split, rows in splits.items()},
+    }
+    manifest["label_source_distribution"] = distribution(table, "label_source")
+    manifest["source_distribution"] = distribution(table, "sources")
+    manifest["content_hash"] = content_hash(splits)
+    card = dataset_card(manifest["name"], manifest["version"], SNAPSHOT, manifest)
+    (staging / "README.md").write_text(card)
+    (staging / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    return manifest

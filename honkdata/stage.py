@@ -1,0 +1,43 @@
+"""What every stage reports: rows in, rows out, what it dropped and why, and how long it took."""
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StageStats:
+    name: str
+    rows_in: int = 0
+    rows_out: int = 0
+    seconds: float = 0.0
+    dropped: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
+
+    def drop(self, reason: str, n: int) -> None:
+        """Count rows dropped for `reason`; zero counts are not reported."""
+        if n:
+            self.dropped[reason] += n
+
+    def note(self, what: str, n: int) -> None:
+        if n:
+            self.notes[what] += n
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def to_dict(self) -> dict:
+        return {
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "dropped": dict(sorted(self.dropped.items())),
+            **({"notes": dict(sorted(self.notes.items()))} if self.notes else {}),
+            "seconds": round(self.seconds, 3),
+        }
