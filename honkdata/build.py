@@ -22,8 +22,6 @@ from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.source import SourceContext
 from honkdata.ingest.sources import Input, fingerprint, resolve_inputs
 from honkdata.normalize import Normalize
-from honkdata.schema import SPLITS
-from honkdata.snapshot.card import data_file
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 from honkdata.snapshot.write import write_snapshot_files
 from honkdata.split import AssignSplits
@@ -45,9 +43,10 @@ def parent_splits(store: SnapshotStore, ref: SnapshotRef | None) -> dict[str, st
     if ref is None:
         return {}
     assignments: dict[str, str] = {}
-    for split in SPLITS:
-        ids = pq.read_table(store.path(ref) / data_file(split), columns=["id"]).column("id")
-        assignments.update(dict.fromkeys(ids.to_pylist(), split))
+    for split, entry in store.manifest(ref)["splits"].items():
+        if entry["file"]:
+            ids = pq.read_table(store.path(ref) / entry["file"], columns=["id"]).column("id")
+            assignments.update(dict.fromkeys(ids.to_pylist(), split))
     return assignments
 
 

@@ -48,8 +48,8 @@ class AssignSplits:
         rank = new.groupby("intent").cumcount().to_numpy()
         size = new.groupby("intent")["intent"].transform("size").to_numpy()
         split[new.index] = _cut((rank + 0.5) / np.maximum(size, 1), self.config)
-        stats.note("clusters kept in their parent split", int(units["inherited"].notna().sum())
-        stats.note("new clusters", len(new)
+        stats.note("clusters kept in their parent split", int(units["inherited"].notna().sum()))
+        stats.note("new clusters", len(new))
         assigned = rows["dup_cluster"].map(split).to_numpy(dtype=object)
         stats.rows_out += table.num_rows
         return table.append_column("split", pa.array(assigned, pa.string()))

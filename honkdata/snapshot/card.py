@@ -12,6 +12,7 @@ def data_file(split: str) -> str:
 
 
 def dataset_card(name: str, version: int, schema: pa.Schema, manifest: dict) -> str:
+    present = [split for split in SPLITS if manifest["splits"][split]["rows"]]
     header = {
         "license": manifest["config"]["license"],
         "pretty_name": name,
@@ -20,13 +21,13 @@ def dataset_card(name: str, version: int, schema: pa.Schema, manifest: dict) -> 
         "configs": [
             {
                 "config_name": "default",
-                "data_files": [{"split": split, "path": data_file(split)} for split in SPLITS],
+                "data_files": [{"split": split, "path": data_file(split)} for split in present],
             }
         ],
         "dataset_info": {
             "features": datasets.Features.from_arrow_schema(schema)._to_yaml_list(),
             "splits": [
-                {"name": split, "num_examples": manifest["splits"][split]["rows"]} for split in SPLITS
+                {"name": split, "num_examples": manifest["splits"][split]["rows"]} for split in present
             ],
         },
     }

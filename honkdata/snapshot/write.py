@@ -49,6 +49,10 @@ def write_snapshot_files(staging: Path, table: pa.Table, manifest: dict) -> dict
     splits = {split: table.filter(pc.equal(table.column("split"), split)) for split in SPLITS}
     manifest["splits"] = {}
     for split, rows in splits.items():
+        # datasets cannot load an empty split, so a tiny dataset simply has no file for it.
+        if rows.num_rows == 0:
+            manifest["splits"][split] = {"rows": 0, "file": None, "sha256": None}
+            continue
         path = staging / data_file(split)
         pq.write_table(rows, path, compression="zstd", row_group_size=256_000)
         manifest["splits"][split] = {

@@ -1,0 +1,45 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from honkdata.config import BuildConfig, load_config
+from honkdata.ingest.quarantine import Quarantine
+from honkdata.ingest.source import SourceContext
+from honkdata.taxonomy import load_taxonomy
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> SourceContext:
+    """A reader context whose rejects land in a real quarantine file (tmp_path/q.jsonl)."""
+    quarantine = Quarantine(tmp_path / "quarantine" / "test" / "q.jsonl")
+    return SourceContext(name="test", taxonomy=load_taxonomy(), on_reject=quarantine.reject)
+
+
+@pytest.fixture
+def make_config(tmp_path: Path):
+    def make(*sources: Path | str, **overrides: object) -> BuildConfig:
+        overrides.setdefault("root", str(tmp_path / "store"))
+        return load_config(None, sources=[{"path": str(s)} for s in sources], **overrides)
+
+    return make
+
+
+@pytest.fixture
+def events() -> list[dict]:
+    """A small raw log: two users asking the same thing in different case, a repeat, and others."""
+    return [
+        {"query": "Play Taylor Swift", "user_id": "u1", "ts": "2026-09-01T10:00:00Z", "surface": "voice"},
+        {"query": "play  taylor swift", "user_id": "u2", "ts": 1788300000},
+        {"query": "play taylor swift", "user_id": "u2", "ts": "2026-09-03T08:00:00+02:00"},
+        {"query": "skip", "user_id": 42, "locale": "en-GB"},
+        {"query": "something chill for studying", "user_id": "u3"},
+        {"query": "add this to my gym playlist", "user_id": "u1"},
+    ]

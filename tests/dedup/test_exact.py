@@ -1,0 +1,89 @@
+import datetime as dt
+
+import pyarrow as pa
+
+from honkdata.config import NormalizeConfig
+from honkdata.dedup.exact import ExactDedup
+from honkdata.normalize import Normalize
+from honkdata.schema import RECORD
+from honkdata.stage import StageStats
+
+
+def _dedup(tmp_path, rows: list[dict]) -> tuple[list[dict], StageStats]:
+    for i, row in enumerate(rows):
+        row.setdefault("source", "s")
+        row.setdefault("line", i + 1)
+    batch = Normalize(NormalizeConfig())(pa.RecordBatch.from_pylist(rows, schema=RECORD), StageStats("n"))
+    stats = StageStats("exact_dedup")
+    tmp_path.mkdir(exist_ok=True)
+    dedup = ExactDedup(tmp_path / "work")
+    dedup.add(batch, stats)
+    table = dedup.finish(stats)
+    assert not (tmp_path / "work").exists(), "the event table (raw user ids) must not outlive the stage"
+    return table.to_pylist(), stats
+
+
+def test_one_row_per_key_with_counts_users_sources_and_days(tmp_path):
+    day = dt.datetime(2026, 9, 1, 10, tzinfo=dt.UTC)
+    rows, stats = _dedup(
+        tmp_path,
+        [
+            {"query": "Play Taylor Swift", "user_id": "u1", "ts": day, "source": "a"},
+            {"query": "play taylor swift", "user_id": "u2", "ts": day + dt.timedelta(days=3), "source": "b"},
+            {"query": "play taylor swift!", "user_id": "u2", "source": "b"},
+            {"query": "play  taylor swift", "user_id": "u1", "source": "b"},
+            {"query": "skip", "user_id": "u1"},
+        ],
+    )
+    by_text = {r["text"]: r for r in rows}
+    assert set(by_text) == {"play taylor swift", "skip"}  # the most frequent variant is displayed
+    swift = by_text["play taylor swift"]
+    assert (swift["count"], swift["n_users"], swift["sources"]) == (4, 2, ["a", "b"])
+    assert (swift["first_seen"], swift["last_seen"]) == (dt.date(2026, 9, 1), dt.date(2026, 9, 4))
+    assert swift["dup_cluster"] == swift["id"] and len(swift["id"]) == 16
+    assert stats.dropped == {"merged into an identical query": 3}
+
+
+def test_ids_are_stable_across_runs(tmp_path):
+    first, _ = _dedup(tmp_path / "1", [{"query": "play abba"}, {"query": "skip"}])
+    second, _ = _dedup(tmp_path / "2", [{"query": "skip"}, {"query": "Play ABBA"}, {"query": "pause"}])
+    ids = {r["text"].lower(): r["id"] for r in second}
+    assert all(ids[r["text"].lower()] == r["id"] for r in first)
+
+
+def test_gold_majority_wins_and_conflicts_are_counted(tmp_path):
+    artist = [{"type": "artist", "start": 5, "end": 9, "text": "abba"}]
+    rows, stats = _dedup(
+        tmp_path,
+        [
+            {"query": "play abba", "intent": "play_music", "entities": artist},
+            {"query": "Play ABBA", "intent": "play_music", "entities": artist},
+            {"query": "play abba", "intent": "play_radio", "entities": []},
+            {"query": "skip"},
+        ],
+    )
+    abba = next(r for r in rows if r["text"] == "play abba")
+    assert (abba["intent"], abba["label_source"]) == ("play_music", "gold")
+    assert abs(abba["label_confidence"] - 2 / 3) < 1e-6
+    assert abba["entities"] == [{"type": "artist", "start": 5, "end": 9, "text": "abba"}]
+    skip = next(r for r in rows if r["text"] == "skip")
+    assert skip["intent"] is None and skip["label_source"] is None and skip["n_users"] == 0
+    assert stats.notes == {"keys with conflicting gold labels": 1}
+
+
+def test_entity_text_is_taken_from_the_displayed_variant(tmp_path):
+    rows, _ = _dedup(
+        tmp_path,
+        [
+            {
+                "query": "Play ABBA",
+                "intent": "play_music",
+                "entities": [{"type": "artist", "start": 5, "end": 9, "text": "ABBA"}],
+            },
+            {"query": "play abba"},
+            {"query": "play abba"},
+        ],
+    )
+    (row,) = rows
+    assert row["text"] == "play abba"
+    assert row["entities"][0]["text"] == "abba"

@@ -1,0 +1,147 @@
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from honkdata.ingest.raw import iter_line_chunks, read_csv, read_jsonl, read_parquet
+from honkdata.schema import RECORD
+from tests.conftest import write_jsonl
+
+
+def read_all(reader, path: Path, ctx) -> pa.Table:
+    batches = list(reader(path, ctx))
+    return pa.Table.from_batches(batches, schema=RECORD)
+
+
+def quarantined(ctx) -> list[dict]:
+    path = ctx.on_reject.__self__.path
+    ctx.on_reject.__self__.close()
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_jsonl_clean_file_reads_every_field(tmp_path, ctx, events):
+    table = read_all(read_jsonl, write_jsonl(tmp_path / "a.jsonl", events), ctx)
+    assert table.column("query").to_pylist() == [e["query"] for e in events]
+    assert table.column("user_id").to_pylist()[3] == "42"
+    assert table.column("line").to_pylist() == [1, 2, 3, 4, 5, 6]
+    ts = table.column("ts").to_pylist()
+    assert ts[0].isoformat() == "2026-09-01T10:00:00+00:00"
+    assert ts[1].timestamp() == 1788300000
+    assert ts[2].isoformat() == "2026-09-03T06:00:00+00:00"
+    assert table.column("locale").to_pylist()[3] == "en-GB"
+    assert ctx.rows_rejected == 0
+
+
+def test_jsonl_bad_lines_are_quarantined_and_the_rest_is_kept(tmp_path, ctx):
+    lines = [
+        b'{"query": "play abba", "user_id": "u1"}',
+        b"{not json",
+        b'{"user_id": "u2"}',
+        b'["a list"]',
+        b'{"query": {"nested": 1}}',
+        b'{"query": "nul \x00 byte"}',
+        b'{"query": "caf\xe9 del mar", "user_id": "u3"}',  # cp1252 byte: repaired, kept
+        b"",
+        b'{"query": 1999, "user_id": 7}',  # a number is a fine query (a Prince song)
+        b'{"query": "' + b"x" * 2_000_100 + b'"}',
+        b'{"query": "last line without newline"}',
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    table = read_all(read_jsonl, path, ctx)
+    assert table.column("query").to_pylist() == [
+        "play abba",
+        "café del mar",
+        "1999",
+        "last line without newline",
+    ]
+    assert table.column("line").to_pylist() == [1, 7, 9, 11]
+    rejects = quarantined(ctx)
+    assert [(r["line"], r["reason"]) for r in rejects] == [
+        (2, "invalid JSON"),
+        (3, "missing query"),
+        (4, "JSON line is not an object"),
+        (5, "query is not text"),
+        (6, "NUL byte in line"),
+        (10, "line longer than 1000000 bytes"),
+    ]
+    assert len(rejects[-1]["raw"]) <= 2000 and rejects[-1]["raw_chars"] == 4096
+    assert ctx.rows_rejected == 6 and ctx.rows_repaired == 1
+
+
+def test_jsonl_gzip_and_chunk_boundaries(tmp_path, ctx, events):
+    path = tmp_path / "a.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        for i in range(5000):
+            f.write(json.dumps({"query": f"play song number {i}", "user_id": f"u{i}"}) + "\n")
+    chunks = list(iter_line_chunks(path, chunk_bytes=4096))
+    assert len(chunks) > 10 and all(c.endswith(b"\n") for _, c in chunks)
+    assert sum(c.count(b"\n") for _, c in chunks) == 5000
+    table = read_all(read_jsonl, path, ctx)
+    assert table.num_rows == 5000 and table.column("line").to_pylist()[-1] == 5000
+
+
+def test_empty_file_yields_nothing(tmp_path, ctx):
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    assert read_all(read_jsonl, path, ctx).num_rows == 0
+    assert ctx.rows_rejected == 0
+
+
+def test_csv_reads_rows_with_line_numbers(tmp_path, ctx):
+    path = tmp_path / "a.csv"
+    path.write_text(
+        'query,user_id,ts,extra\nplay abba,u1,2026-09-01T10:00:00Z,x\n"play ""hello"", adele",u2,,y\n'
+    )
+    table = read_all(read_csv, path, ctx)
+    assert table.column("query").to_pylist() == ["play abba", 'play "hello", adele']
+    assert table.column("line").to_pylist() == [2, 3]
+    assert table.column("ts").to_pylist()[1] is None
+
+
+def test_csv_bad_rows_quarantined(tmp_path, ctx):
+    path = tmp_path / "a.csv"
+    path.write_bytes(
+        b"query,user_id\nplay abba,u1\ntoo,many,columns\ncaf\xe9 del mar,u2\nnul\x00here,u3\n,u4\nskip,u5\n"
+    )
+    table = read_all(read_csv, path, ctx)
+    # An empty query is kept here: the normalize stage drops it, with its own counter.
+    assert table.column("query").to_pylist() == ["play abba", "café del mar", "", "skip"]
+    assert sorted(r["reason"] for r in quarantined(ctx)) == ["NUL byte in line", "expected 2 columns, got 3"]
+    assert ctx.rows_repaired == 1
+
+
+def test_csv_with_the_wrong_header_rejects_every_row(tmp_path, ctx):
+    path = tmp_path / "a.csv"
+    path.write_text("text,user\nplay abba,u1\nskip,u2\n")
+    assert read_all(read_csv, path, ctx).num_rows == 0
+    rejects = quarantined(ctx)
+    assert [r["line"] for r in rejects] == [2, 3]
+    assert {r["reason"] for r in rejects} == {"CSV header has no 'query' column"}
+
+
+def test_parquet_with_numeric_ids_and_timestamps(tmp_path, ctx):
+    path = tmp_path / "a.parquet"
+    pq.write_table(
+        pa.table(
+            {"query": ["play abba", None, "skip"], "user_id": [1, 2, 3], "ts": [1788300000, 0, 1788300001]}
+        ),
+        path,
+    )
+    table = read_all(read_parquet, path, ctx)
+    assert table.column("query").to_pylist() == ["play abba", "skip"]
+    assert table.column("user_id").to_pylist() == ["1", "3"]
+    assert table.column("line").to_pylist() == [1, 3]
+    assert [r["reason"] for r in quarantined(ctx)] == ["missing query"]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a parquet file at all", b"PAR1garbagePAR1"])
+def test_corrupt_parquet_is_one_reject(tmp_path, ctx, content):
+    path = tmp_path / "bad.parquet"
+    path.write_bytes(content)
+    assert read_all(read_parquet, path, ctx).num_rows == 0
+    assert ctx.rows_rejected == 1
+    assert quarantined(ctx)[0]["reason"].startswith("unreadable Parquet")

@@ -1,0 +1,237 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from honkdata.build import build
+from honkdata.errors import HonkdataError
+from honkdata.schema import SNAPSHOT
+from honkdata.snapshot.diff import diff_snapshots
+from honkdata.snapshot.store import SnapshotStore
+from tests.conftest import write_jsonl
+
+
+def _all_rows(path: Path) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(p) for p in sorted((path / "data").glob("*.parquet"))])
+
+
+def test_build_publishes_the_contract_layout(tmp_path, make_config, events):
+    log = write_jsonl(tmp_path / "log.jsonl", events)
+    csv = tmp_path / "more.csv"
+    csv.write_text("query,user_id\nskip,u9\nplay abba,u9\n")
+    parquet = tmp_path / "more.parquet"
+    pq.write_table(pa.table({"query": ["Play ABBA", "pause"], "user_id": ["u8", "u8"]}), parquet)
+    result = build(make_config(log, csv, parquet, name="music"))
+
+    assert str(result.ref) == "music@v1" and result.path == tmp_path / "store" / "music" / "v0001"
+    files = sorted(str(p.relative_to(result.path)) for p in result.path.rglob("*"))
+    assert files == [
+        "README.md",
+        "data",
+        "data/test-00000-of-00001.parquet",
+        "data/train-00000-of-00001.parquet",
+        "manifest.json",
+    ]  # fmt: skip; six rows: 5 train, 1 test, and datasets cannot load an empty validation file
+    assert result.manifest["splits"]["validation"] == {"rows": 0, "file": None, "sha256": None}
+    rows = _all_rows(result.path)
+    assert pq.read_schema(result.path / "data/train-00000-of-00001.parquet").names == SNAPSHOT.names
+    assert sorted(rows["text"].str.lower()) == sorted(
+        [
+            "play taylor swift",
+            "skip",
+            "something chill for studying",
+            "add this to my gym playlist",
+            "play abba",
+            "pause",
+        ]
+    )
+    swift = rows[rows["text"] == "play taylor swift"].iloc[0]
+    assert (swift["count"], swift["n_users"]) == (3, 2)
+    assert "user_id" not in rows.columns and not rows["id"].duplicated().any()
+
+    m = result.manifest
+    assert json.loads((result.path / "manifest.json").read_text()) == m
+    assert {
+        "name",
+        "version",
+        "parent_version",
+        "created_at",
+        "honkdata_version",
+        "config",
+        "config_hash",
+        "inputs",
+        "stages",
+        "splits",
+        "label_distribution",
+        "source_distribution",
+        "content_hash",
+    } <= set(m)
+    assert [(i["format"], i["kind"], i["rows_read"]) for i in m["inputs"]] == [
+        ("jsonl", "user_log", 6), ("csv", "user_log", 2), ("parquet", "user_log", 2),
+    ]  # fmt: skip
+    assert all(len(i["sha256"]) == 64 and i["size"] > 0 for i in m["inputs"])
+    assert list(m["stages"]) == ["ingest", "normalize", "exact_dedup", "split"]
+    assert m["stages"]["exact_dedup"]["rows_in"] == 10 and m["stages"]["exact_dedup"]["rows_out"] == 6
+    assert sum(s["rows"] for s in m["splits"].values()) == 6 == m["rows"]
+    assert m["source_distribution"] == {"log.jsonl": 4, "more.csv": 2, "more.parquet": 2}
+
+
+def test_same_inputs_and_config_give_the_same_content_hash(tmp_path, make_config, events):
+    log = write_jsonl(tmp_path / "log.jsonl", events)
+    first = build(make_config(log, root=str(tmp_path / "a")))
+    second = build(make_config(log, root=str(tmp_path / "b")))
+    assert first.manifest["content_hash"] == second.manifest["content_hash"]
+    assert first.manifest["config_hash"] == second.manifest["config_hash"]
+    write_jsonl(log, [*events, {"query": "play one more thing", "user_id": "u1"}])
+    third = build(make_config(log, root=str(tmp_path / "c")))
+    assert third.manifest["content_hash"] != first.manifest["content_hash"]
+
+
+def test_splits_are_stable_across_versions(tmp_path, make_config):
+    first = [{"query": f"play song number {i}", "user_id": f"u{i % 7}"} for i in range(400)]
+    log = write_jsonl(tmp_path / "v1.jsonl", first)
+    v1 = build(make_config(log))
+    before = _all_rows(v1.path).set_index("id")["split"]
+    more = write_jsonl(
+        tmp_path / "v2.jsonl", [{"query": f"play track {i}", "user_id": "u1"} for i in range(400)]
+    )
+    v2 = build(make_config(log, more))
+    after = _all_rows(v2.path).set_index("id")["split"]
+    assert v2.manifest["parent_version"] == 1
+    assert (after[before.index] == before).all()
+    assert (before == "test").sum() == 40
+    diff = diff_snapshots(SnapshotStore(tmp_path / "store"), v1.ref, v2.ref)
+    assert (diff["rows_added"], diff["rows_removed"], diff["rows_kept"], diff["rows_moved_split"]) == (
+        400,
+        0,
+        400,
+        0,
+    )
+
+
+def test_reject_rate_above_the_limit_writes_no_snapshot(tmp_path, make_config):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"query": "play abba"}\n{broken\n{"query": "skip"}\n{"user": 1}\n')
+    with pytest.raises(HonkdataError, match=r"2 of 4 input rows rejected \(50.0%\).*no snapshot written"):
+        build(make_config(log))
+    assert SnapshotStore(tmp_path / "store").versions("music-queries") == []
+    quarantine = next((tmp_path / "store" / "_quarantine").rglob("*.jsonl"))
+    assert [json.loads(line)["line"] for line in quarantine.read_text().splitlines()] == [2, 4]
+    assert (quarantine.stat().st_mode & 0o777) == 0o600
+    assert (quarantine.parent.stat().st_mode & 0o777) == 0o700
+    assert ((tmp_path / "store" / "_quarantine").stat().st_mode & 0o777) == 0o700
+    # Within the limit, the same file builds and the manifest counts what was quarantined.
+    result = build(make_config(log, ingest={"max_reject_rate": 0.5}))
+    assert result.manifest["inputs"][0]["rows_rejected"] == 2
+    assert result.manifest["quarantine"]["rows"] == 2
+
+
+def test_missing_source_and_empty_input_are_clear_errors(tmp_path, make_config):
+    with pytest.raises(HonkdataError, match="source not found: .*nope.jsonl"):
+        build(make_config(tmp_path / "nope.jsonl"))
+    with pytest.raises(HonkdataError, match="source not found"):
+        build(make_config(str(tmp_path / "*.jsonl")))
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(HonkdataError, match="no usable rows"):
+        build(make_config(tmp_path / "empty.jsonl"))
+
+
+def test_snapshot_loads_with_datasets_duckdb_and_pandas(tmp_path, make_config, events):
+    from datasets import load_dataset
+
+    more = [{"query": f"play song number {i}", "user_id": "u1"} for i in range(30)]
+    result = build(make_config(write_jsonl(tmp_path / "log.jsonl", events + more)))
+    by_card = load_dataset(str(result.path))
+    by_dir = load_dataset("parquet", data_dir=str(result.path / "data"))
+    for ds in (by_card, by_dir):
+        assert set(ds) == {"train", "validation", "test"}
+        assert sum(ds[s].num_rows for s in ds) == result.manifest["rows"]
+    assert by_card["train"].features["entities"].feature["start"].dtype == "int32"
+    n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{result.path}/data/*.parquet')").fetchall()[0][0]
+    assert n == result.manifest["rows"]
+
+
+def _big_log(path: Path, n: int) -> Path:
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(
+                f'{{"query": "play song number {i % 50_000} by artist {i % 977}", "user_id": "u{i % 5000}"}}\n'
+            )
+    return path
+
+
+_BUILD_SCRIPT = """
+import sys
+from honkdata.build import build
+from honkdata.config import load_config
+from honkdata.errors import HonkdataError
+try:
+    build(load_config(None, sources=[{"path": sys.argv[1]}], root=sys.argv[2]))
+except HonkdataError as e:
+    print(e, file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+def _start_build(log: Path, root: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", _BUILD_SCRIPT, str(log), str(root)],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+
+
+def test_kill_9_at_any_point_leaves_no_visible_snapshot(tmp_path):
+    log = _big_log(tmp_path / "big.jsonl", 300_000)
+    root = tmp_path / "store"
+    store = SnapshotStore(root)
+    for delay in (0.5, 1.5, 2.5, 3.5):
+        proc = _start_build(log, root)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        for version in store.versions("music-queries"):  # anything visible is complete
+            manifest = store.manifest(store.resolve(f"music-queries@{version}"))
+            assert all(
+                (store.path(store.resolve(f"music-queries@{version}")) / s["file"]).is_file()
+                for s in manifest["splits"].values()
+            )
+        visible = (
+            [p.name for p in (root / "music-queries").iterdir()] if (root / "music-queries").exists() else []
+        )
+        assert all(
+            name.startswith(".") or (root / "music-queries" / name / "manifest.json").exists()
+            for name in visible
+        )
+    done = _start_build(log, root)
+    assert done.wait() == 0, done.stderr.read()
+    assert not [p for p in (root / "music-queries").iterdir() if p.name.startswith(".staging")]
+
+
+def test_two_builds_at_once_never_corrupt_the_store(tmp_path):
+    log = _big_log(tmp_path / "big.jsonl", 100_000)
+    root = tmp_path / "store"
+    procs = [_start_build(log, root) for _ in range(2)]
+    codes = [p.wait() for p in procs]
+    errors = [p.stderr.read() for p in procs]
+    store = SnapshotStore(root)
+    assert len(store.versions("music-queries")) == codes.count(0) >= 1
+    for code, error in zip(codes, errors, strict=True):
+        if code:
+            assert code == 2 and "another build is writing 'music-queries'" in error
+    hashes = {
+        store.manifest(store.resolve(f"music-queries@{v}"))["content_hash"]
+        for v in store.versions("music-queries")
+    }
+    assert len(hashes) == 1
+    os.sync()

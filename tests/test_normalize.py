@@ -1,0 +1,49 @@
+import pyarrow as pa
+
+from honkdata.config import NormalizeConfig
+from honkdata.normalize import Normalize, grouping_key, normalize_text
+from honkdata.schema import RECORD
+from honkdata.stage import StageStats
+
+
+def test_normalize_text_nfkc_controls_and_whitespace():
+    raw = ["  Play\tTaylor\n Swift ", "ｐｌａｙ ＡＢＢＡ", "sk\u200bip", "caf\u0065\u0301", "a\x00b"]
+    assert normalize_text(pa.array(raw)).to_pylist() == [
+        "Play Taylor Swift",
+        "play ABBA",
+        "skip",
+        "café",
+        "a b",
+    ]
+
+
+def test_grouping_key_folds_case_and_trailing_punctuation_only():
+    text = pa.array(["Play Taylor Swift!!", "skip?", "AC/DC", "what's up."])
+    assert grouping_key(text).to_pylist() == ["play taylor swift", "skip", "ac/dc", "what's up"]
+
+
+def _batch(queries: list[str], entities: list | None = None) -> pa.RecordBatch:
+    rows = [
+        {"query": q, "source": "s", "line": i + 1, "entities": (entities or [None] * len(queries))[i]}
+        for i, q in enumerate(queries)
+    ]
+    return pa.RecordBatch.from_pylist(rows, schema=RECORD)
+
+
+def test_stage_drops_empty_and_overlong_with_reasons():
+    stats = StageStats("normalize")
+    out = Normalize(NormalizeConfig(max_chars=10))(_batch(["  ", "skip", "x" * 11, "\u200b"]), stats)
+    assert out.column("text").to_pylist() == ["skip"]
+    assert out.column("key").to_pylist() == ["skip"]
+    assert (stats.rows_in, stats.rows_out) == (4, 1)
+    assert stats.dropped == {"empty query": 2, "longer than 10 chars": 1}
+
+
+def test_entity_spans_follow_the_text():
+    query = "play  ｔａｙｌｏｒ swift   by  the  pool"
+    spans = [{"type": "artist", "start": 6, "end": 18, "text": "ｔａｙｌｏｒ swift"}]
+    out = Normalize(NormalizeConfig())(_batch([query], [spans]), StageStats("n"))
+    text = out.column("text")[0].as_py()
+    (entity,) = out.column("entities")[0].as_py()
+    assert text == "play taylor swift by the pool"
+    assert text[entity["start"] : entity["end"]] == entity["text"] == "taylor swift"
