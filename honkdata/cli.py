@@ -79,7 +79,7 @@ def build(
     sources = [{"path": s, "format": fmt} for s in source] if source else None
     cfg = load_config(config, sources=sources, name=name, root=str(root) if root else None)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True, disable=json) as progress:
+    with Progress(*columns, console=err, transient=True, disable=json or not err.is_terminal) as progress:
         task = progress.add_task("reading", total=None)
         rows = 0
 
@@ -230,3 +230,7 @@ def synth(
         f"{stats.distinct_users:,} users -> {out_path}",
         highlight=False,
     )
+
+
+if __name__ == "__main__":
+    app()

@@ -136,7 +136,7 @@ def test_reject_rate_above_the_limit_writes_no_snapshot(tmp_path, make_config):
 
 
 def test_missing_source_and_empty_input_are_clear_errors(tmp_path, make_config):
-    with pytest.raises(HonkdataError, match="source not found: .*nope.jsonl"):
+    with pytest.raises(HonkdataError, match=r"source not found: .*nope\.jsonl"):
         build(make_config(tmp_path / "nope.jsonl"))
     with pytest.raises(HonkdataError, match="source not found"):
         build(make_config(str(tmp_path / "*.jsonl")))
@@ -163,9 +163,8 @@ def test_snapshot_loads_with_datasets_duckdb_and_pandas(tmp_path, make_config, e
 def _big_log(path: Path, n: int) -> Path:
     with open(path, "w") as f:
         for i in range(n):
-            f.write(
-                f'{{"query": "play song number {i % 50_000} by artist {i % 977}", "user_id": "u{i % 5000}"}}\n'
-            )
+            query = f"play song number {i % 50_000} by artist {i % 977}"
+            f.write(f'{{"query": "{query}", "user_id": "u{i % 5000}"}}\n')
     return path
 
 

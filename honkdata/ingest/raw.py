@@ -27,24 +27,61 @@ _STRING_FIELDS = tuple(f for f in RAW_FIELDS if f != "ts")
 
 
 def open_binary(path: Path) -> IO[bytes]:
+    """Open a file for reading bytes, decompressing `.gz` on the fly."""
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """Yield (number of the chunk's first line, bytes of whole lines) without holding the file."""
-    line, tail = 1, b""
+def iter_line_chunks(
+    path: Path, ctx: SourceContext, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[tuple[int, bytes]]:
+    """Yield (number of the chunk's first line, bytes of whole lines) without holding the file.
+
+    A file that breaks off (a truncated .gz) keeps every whole line read before the break.
+    """
+    line, pending, broken = 1, b"", None
     with open_binary(path) as f:
-        while block := f.read(chunk_bytes):
-            block = tail + block
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:  # one line longer than the block: keep reading until it ends
-                tail = block
+        while True:
+            try:
+                piece = f.read1(chunk_bytes)
+            except (OSError, EOFError) as e:
+                broken = e
+                piece = b""
+            if piece and len(pending) + len(piece) < chunk_bytes:
+                pending += piece
                 continue
-            yield line, block[:cut]
-            line += block.count(b"\n", 0, cut)
-            tail = block[cut:]
-    if tail:
-        yield line, tail
+            pending += piece
+            cut = pending.rfind(b"\n") + 1 if piece or broken else len(pending)
+            if cut:
+                yield line, pending[:cut]
+                line += pending.count(b"\n", 0, cut)
+                pending = pending[cut:]
+            if not piece:
+                break
+    if broken is not None:  # the cut-off last line goes to quarantine with the reason
+        ctx.reject(line, f"unreadable file: {broken}", pending)
+
+
+def json_objects(chunk: bytes, first_line: int, ctx: SourceContext) -> Iterator[tuple[int, dict, str]]:
+    """(line number, object, line text) for each JSON-object line; every other line is quarantined."""
+    for offset, raw in enumerate(chunk.split(b"\n")):
+        line = first_line + offset
+        raw = raw.rstrip(b"\r")
+        if not raw.strip() or (text := _usable_line(raw, line, ctx)) is None:
+            continue
+        try:
+            record = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            ctx.reject(line, "invalid JSON", text)
+            continue
+        if not isinstance(record, dict):
+            ctx.reject(line, "JSON line is not an object", text)
+            continue
+        yield line, record, text
+
+
+def iter_json_lines(path: Path, ctx: SourceContext) -> Iterator[tuple[int, dict, str]]:
+    for first_line, chunk in iter_line_chunks(path, ctx):
+        yield from json_objects(chunk, first_line, ctx)
 
 
 def to_record_batch(
@@ -99,19 +136,7 @@ def _usable_line(raw: bytes, line: int, ctx: SourceContext) -> str | None:
 def _parse_jsonl_slowly(chunk: bytes, first_line: int, ctx: SourceContext) -> pa.RecordBatch:
     rows: dict[str, list] = {name: [] for name in RAW_FIELDS}
     lines: list[int] = []
-    for offset, raw in enumerate(chunk.split(b"\n")):
-        line = first_line + offset
-        raw = raw.rstrip(b"\r")
-        if not raw.strip() or (text := _usable_line(raw, line, ctx)) is None:
-            continue
-        try:
-            record = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            ctx.reject(line, "invalid JSON", text)
-            continue
-        if not isinstance(record, dict):
-            ctx.reject(line, "JSON line is not an object", text)
-            continue
+    for line, record, text in json_objects(chunk, first_line, ctx):
         query = _scalar_text(record.get("query"))
         if query is None:
             ctx.reject(line, "missing query" if record.get("query") is None else "query is not text", text)
@@ -148,7 +173,7 @@ def _parse_jsonl_fast(chunk: bytes, first_line: int, ctx: SourceContext) -> pa.R
 
 
 def read_jsonl(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
-    for first_line, chunk in iter_line_chunks(path):
+    for first_line, chunk in iter_line_chunks(path, ctx):
         batch = _parse_jsonl_fast(chunk, first_line, ctx)
         yield batch if batch is not None else _parse_jsonl_slowly(chunk, first_line, ctx)
 
@@ -169,7 +194,7 @@ class _CleanLines(io.RawIOBase):
     """
 
     def __init__(self, path: Path, ctx: SourceContext) -> None:
-        self._chunks = iter_line_chunks(path)
+        self._chunks = iter_line_chunks(path, ctx)
         self._ctx = ctx
         self._buffer = b""
 

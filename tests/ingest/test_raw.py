@@ -77,7 +77,7 @@ def test_jsonl_gzip_and_chunk_boundaries(tmp_path, ctx, events):
     with gzip.open(path, "wt") as f:
         for i in range(5000):
             f.write(json.dumps({"query": f"play song number {i}", "user_id": f"u{i}"}) + "\n")
-    chunks = list(iter_line_chunks(path, chunk_bytes=4096))
+    chunks = list(iter_line_chunks(path, ctx, chunk_bytes=4096))
     assert len(chunks) > 10 and all(c.endswith(b"\n") for _, c in chunks)
     assert sum(c.count(b"\n") for _, c in chunks) == 5000
     table = read_all(read_jsonl, path, ctx)
