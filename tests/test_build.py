@@ -234,3 +234,55 @@ def test_two_builds_at_once_never_corrupt_the_store(tmp_path):
     }
     assert len(hashes) == 1
     os.sync()
+
+
+def test_every_public_format_builds_together_with_a_raw_log(tmp_path, make_config, events):
+    from tests.conftest import FIXTURES
+
+    public = FIXTURES / "public"
+    sources = [
+        public / "snips",
+        public / "bio",
+        public / "slurp" / "devel.jsonl",
+        public / "massive" / "en-US.jsonl",
+        public / "cpcd",
+        public / "labeled" / "queries.jsonl",
+        write_jsonl(tmp_path / "log.jsonl", events),
+    ]
+    result = build(make_config(*sources))
+    formats = [(i["format"], i["kind"]) for i in result.manifest["inputs"]]
+    assert formats == [
+        (f, "curated") for f in ("snips", "bio", "slurp", "massive", "cpcd", "labeled-jsonl")
+    ] + [("jsonl", "user_log")]
+    rows = _all_rows(result.path)
+    labeled = rows[rows["label_source"] == "gold"]
+    assert set(labeled["intent"]) <= set(__import__("honkdata.taxonomy").taxonomy.load_taxonomy().intents)
+    assert {"play_music", "playlist_add", "out_of_domain"} <= set(labeled["intent"])
+    for text, entities in zip(labeled["text"], labeled["entities"], strict=True):
+        for entity in entities if entities is not None else []:
+            assert text[entity["start"] : entity["end"]] == entity["text"]
+    pizza = rows[rows["text"].str.contains("Pop Punk Perfection")]
+    assert "🍕" in pizza["text"].iloc[0]  # the CESU-8 bytes of the Snips export were repaired
+    assert sum(i["rows_repaired"] for i in result.manifest["inputs"]) >= 1
+
+
+def test_the_default_config_builds_the_shipped_sample(tmp_path):
+    from honkdata.config import load_config
+
+    config = load_config(Path("configs/build.yaml"), root=str(tmp_path / "store"))
+    result = build(config)
+    assert result.manifest["inputs"][0]["path"] == "data/samples/queries.jsonl"
+    assert result.manifest["inputs"][0]["rows_rejected"] == 0
+    assert result.manifest["rows"] > 5_000
+    assert min(s["rows"] for s in result.manifest["splits"].values()) > 500
+
+
+def test_a_folder_of_logs_is_read_file_by_file(tmp_path, make_config, events):
+    logs = tmp_path / "logs"
+    (logs / "2026-09").mkdir(parents=True)
+    write_jsonl(logs / "2026-09" / "a.jsonl", events[:3])
+    write_jsonl(logs / "b.jsonl", events[3:])
+    (logs / "c.csv").write_text("query,user_id\nplay abba,u1\n")
+    result = build(make_config(logs))
+    assert [Path(i["path"]).name for i in result.manifest["inputs"]] == ["a.jsonl", "b.jsonl", "c.csv"]
+    assert sum(i["rows_read"] for i in result.manifest["inputs"]) == len(events) + 1

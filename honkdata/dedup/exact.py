@@ -69,6 +69,7 @@ class ExactDedup:
         self._con.execute(f"SET memory_limit = '{memory_limit}'")
         self._con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
         self._con.execute("SET preserve_insertion_order = false")
+        self._con.execute("SET enable_progress_bar = false")
         self._con.execute(_EVENTS)
 
     def add(self, batch: pa.RecordBatch, stats: StageStats) -> None:

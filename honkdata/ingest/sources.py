@@ -16,6 +16,7 @@ from honkdata.ingest.raw import RAW_READERS
 from honkdata.ingest.source import SourceContext
 
 READERS = {**RAW_READERS, **PUBLIC_READERS}
+FOLDER_FORMATS = ("snips", "bio")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,19 @@ def fingerprint(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def _expand_folder(path: Path, fmt: str) -> list[Path]:
+    """A folder is one input when it is a dataset (snips, bio), else each file in it is one."""
+    if not path.is_dir() or fmt in FOLDER_FORMATS:
+        return [path]
+    if fmt == "auto":
+        try:
+            if detect_format(path) in FOLDER_FORMATS:
+                return [path]
+        except HonkdataError:
+            pass
+    return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+
+
 def resolve_inputs(sources: list[SourceConfig], default_format: str | None = None) -> list[Input]:
     """Expand globs and recognize formats; a path that matches nothing is an error, not a no-op."""
     inputs: list[Input] = []
@@ -57,7 +71,7 @@ def resolve_inputs(sources: list[SourceConfig], default_format: str | None = Non
         if not paths:
             raise HonkdataError(f"source not found: {source.path}")
         fmt = source.format if source.format != "auto" else (default_format or "auto")
-        for path in paths:
+        for path in [file for match in paths for file in _expand_folder(match, fmt)]:
             resolved = detect_format(path) if fmt == "auto" else fmt
             if resolved not in READERS:
                 raise HonkdataError(
