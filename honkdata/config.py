@@ -7,7 +7,7 @@ from typing import Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from honkdata.errors import HonkdataError
 
@@ -55,6 +55,35 @@ class SplitConfig(_Strict):
         return self
 
 
+PII_TYPES = ("EMAIL", "PHONE", "PERSON", "ADDRESS", "CARD", "IP", "URL", "HANDLE")
+PiiType = Literal["EMAIL", "PHONE", "PERSON", "ADDRESS", "CARD", "IP", "URL", "HANDLE"]
+PiiAction = Literal["placeholder", "mask", "drop"]
+
+
+class DPConfig(_Strict):
+    """Differentially private release: partition selection and noised counts (python-dp)."""
+
+    epsilon: float = Field(1.0, gt=0)
+    delta: float = Field(1e-6, gt=0, lt=1)
+    max_queries_per_user: int = Field(5, ge=1, description="per-user cap on distinct queries counted")
+    max_events_per_query: int = Field(3, ge=1, description="per-user cap on events counted per query")
+
+
+class AnonymizeConfig(_Strict):
+    key_env: str = Field("HONKDATA_PSEUDONYM_KEY", description="environment variable holding the key")
+    key_file: str | None = Field(None, description="file holding the key (used when the variable is unset)")
+    demo_key: bool = Field(False, description="use the public demo key: for the shipped sample only")
+    pii: dict[PiiType, PiiAction] = Field(default_factory=lambda: dict.fromkeys(PII_TYPES, "placeholder"))
+    catalog: str | None = Field(None, description="artists/tracks/albums to keep, one per line")
+    k_anonymity: int = Field(5, ge=1, description="publish a user-log query only if this many users issued it")
+    dp: DPConfig | None = Field(None, description="set to release by DP partition selection instead of k")
+
+    @field_validator("pii", mode="after")
+    @classmethod
+    def _every_type_has_an_action(cls, pii: dict[str, str]) -> dict[str, str]:
+        return {**dict.fromkeys(PII_TYPES, "placeholder"), **pii}
+
+
 class BuildConfig(_Strict):
     name: str = Field("music-queries", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     root: str | None = Field(None, description="snapshot store; default $HONKDATA_ROOT or data/snapshots")
@@ -65,6 +94,7 @@ class BuildConfig(_Strict):
     memory_limit: str = Field("1GB", description="DuckDB memory limit for the global aggregations")
     ingest: IngestConfig = IngestConfig()
     normalize: NormalizeConfig = NormalizeConfig()
+    anonymize: AnonymizeConfig = AnonymizeConfig()
     split: SplitConfig = SplitConfig()
 
     def root_path(self) -> Path:
