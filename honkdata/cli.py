@@ -18,6 +18,7 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pret
 snapshots_app = typer.Typer(help="List, inspect and compare snapshots.", no_args_is_help=True)
 app.add_typer(snapshots_app, name="snapshots")
 
+DEFAULT_CONFIG = Path("configs/build.yaml")  # used by `build` when run from a checkout without --config
 out = Console()
 err = Console(stderr=True)
 
@@ -63,13 +64,19 @@ def _store(root: Path | None):
 @app.command()
 @friendly_errors
 def build(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="build config YAML")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="build config YAML [default: configs/build.yaml if present]"),
+    ] = None,
     source: Annotated[
         list[str] | None, typer.Option("--source", "-s", help="input file, folder or glob (repeatable)")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="format of the --source inputs")] = "auto",
     name: Annotated[str | None, typer.Option("--name", help="dataset name")] = None,
     root: RootOption = None,
+    k_anon: Annotated[
+        int | None, typer.Option("--k-anon", min=1, help="override anonymize.k_anonymity (1 turns it off)")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Build the next snapshot of a dataset from raw query logs and public labeled sets."""
@@ -77,7 +84,11 @@ def build(
     from honkdata.config import load_config
 
     sources = [{"path": s, "format": fmt} for s in source] if source else None
+    if config is None and DEFAULT_CONFIG.is_file():
+        config = DEFAULT_CONFIG
     cfg = load_config(config, sources=sources, name=name, root=str(root) if root else None)
+    if k_anon is not None:
+        cfg.anonymize.k_anonymity = k_anon
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=json or not err.is_terminal) as progress:
         task = progress.add_task("reading", total=None)
@@ -205,6 +216,35 @@ def snapshots_diff(
     out.print(labels)
     for ex in d["relabeled_examples"]:
         out.print(f"  relabeled: {ex['text']!r}: {ex['before']} -> {ex['after']}", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def anonymize(
+    in_path: Annotated[Path, typer.Option("--in", help="raw log (any format build reads)")],
+    out_path: Annotated[Path, typer.Option("--out", help="output .jsonl, .csv or .parquet")],
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="build config YAML (anonymize: ...)")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="format of --in")] = "auto",
+    json: JsonOption = False,
+) -> None:
+    """Run the anonymize stage alone over one raw log: pseudonyms, scrubbed text, days not times."""
+    from dataclasses import asdict
+
+    from honkdata.anonymize.run import anonymize_file
+    from honkdata.config import load_config
+
+    if config is None and DEFAULT_CONFIG.is_file():
+        config = DEFAULT_CONFIG
+    with err.status(f"anonymizing {in_path}"):
+        report = anonymize_file(load_config(config), in_path, out_path, fmt)
+    if json:
+        _print_json({"path": str(out_path), **asdict(report)})
+        return
+    found = ", ".join(f"{t} {n:,}" for t, n in report.pii_found.items()) or "none"
+    out.print(f"{report.rows_in:,} events -> {report.rows_out:,} written to {out_path}", highlight=False)
+    out.print(f"PII found: {found}; pseudonym key {report.key_fingerprint}", highlight=False)
 
 
 @app.command()

@@ -19,7 +19,7 @@ def default_root() -> Path:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class SourceConfig(_Strict):

@@ -16,6 +16,16 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+TEST_KEY = "test-pseudonym-key-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with a real (test) key in the environment unless it removes it."""
+    monkeypatch.setenv("HONKDATA_PSEUDONYM_KEY", TEST_KEY)
+    return TEST_KEY
+
+
 @pytest.fixture
 def ctx(tmp_path: Path) -> SourceContext:
     """A reader context whose rejects land in a real quarantine file (tmp_path/q.jsonl)."""
@@ -27,6 +37,8 @@ def ctx(tmp_path: Path) -> SourceContext:
 def make_config(tmp_path: Path):
     def make(*sources: Path | str, **overrides: object) -> BuildConfig:
         overrides.setdefault("root", str(tmp_path / "store"))
+        # Tiny test logs would not survive k=5; the threshold has its own tests.
+        overrides.setdefault("anonymize", {"k_anonymity": 1})
         return load_config(None, sources=[{"path": str(s)} for s in sources], **overrides)
 
     return make

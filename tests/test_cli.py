@@ -17,11 +17,13 @@ def _invoke(*args: str):
 def test_build_list_show_diff(tmp_path, events):
     log = write_jsonl(tmp_path / "log.jsonl", events)
     root = str(tmp_path / "store")
-    first = _invoke("build", "--source", str(log), "--root", root, "--name", "q")
+    first = _invoke("build", "--source", str(log), "--root", root, "--name", "q", "--k-anon", "1")
     assert first.exit_code == 0, first.output
     assert "q@v1" in first.output and str(tmp_path / "store" / "q" / "v0001") in first.output
     more = write_jsonl(tmp_path / "more.jsonl", [{"query": "play the new adele album", "user_id": "u5"}])
-    second = _invoke("build", "-s", str(log), "-s", str(more), "--root", root, "--name", "q", "--json")
+    second = _invoke(
+        "build", "-s", str(log), "-s", str(more), "--root", root, "--name", "q", "--k-anon", "1", "--json"
+    )
     assert second.exit_code == 0
     payload = json.loads(second.stdout)
     assert payload["ref"] == "q@v2" and payload["manifest"]["parent_version"] == 1
@@ -39,7 +41,7 @@ def test_build_list_show_diff(tmp_path, events):
 def test_root_from_environment(tmp_path, events, monkeypatch):
     monkeypatch.setenv("HONKDATA_ROOT", str(tmp_path / "env-store"))
     log = write_jsonl(tmp_path / "log.jsonl", events)
-    assert _invoke("build", "--source", str(log)).exit_code == 0
+    assert _invoke("build", "--source", str(log), "--k-anon", "1").exit_code == 0
     assert (tmp_path / "env-store" / "music-queries" / "v0001" / "manifest.json").is_file()
     assert "music-queries@v1" in _invoke("snapshots", "list").stdout
 

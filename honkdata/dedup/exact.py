@@ -5,6 +5,7 @@ growing with the input: the event stream is appended batch by batch, and only th
 back into memory.
 """
 
+import secrets
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from honkdata.stage import StageStats
 
 _EVENTS = """
 CREATE TABLE events (
-    key VARCHAR, text VARCHAR, user_id VARCHAR, day DATE, source VARCHAR, line BIGINT,
+    key VARCHAR, text VARCHAR, user_id VARCHAR, day DATE, source VARCHAR, line BIGINT, user_log BOOLEAN,
     intent VARCHAR, entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[]
 )
 """
@@ -29,7 +30,7 @@ WITH variants AS (
     SELECT key, first(text ORDER BY n DESC, text) AS text FROM variants GROUP BY key
 ), stats AS (
     SELECT key, count(*) AS count, count(DISTINCT user_id) AS n_users,
-           list(DISTINCT source ORDER BY source) AS sources,
+           list(DISTINCT source ORDER BY source) AS sources, bool_or(NOT user_log) AS from_curated,
            min(day) AS first_seen, max(day) AS last_seen
     FROM events GROUP BY key
 ), votes AS (
@@ -42,7 +43,7 @@ WITH variants AS (
     SELECT e.key, first(e.entities ORDER BY e.text = d.text DESC, e.source, e.line) AS entities
     FROM events e JOIN gold g ON e.key = g.key AND e.intent = g.intent JOIN display d ON d.key = e.key
     WHERE e.entities IS NOT NULL GROUP BY e.key
-)
+){capped_cte}
 SELECT substr(md5(s.key), 1, 16) AS id, d.text, g.intent,
        list_transform(sp.entities, lambda x: struct_pack(
            type := x.type, start := x.start, "end" := x."end",
@@ -50,10 +51,23 @@ SELECT substr(md5(s.key), 1, 16) AS id, d.text, g.intent,
        CASE WHEN g.intent IS NOT NULL THEN 'gold' END AS label_source,
        CAST(g.n_major / g.n_labeled AS FLOAT) AS label_confidence,
        s.count, s.n_users, s.sources, s.first_seen, s.last_seen,
-       substr(md5(s.key), 1, 16) AS dup_cluster, coalesce(g.n_intents > 1, false) AS label_conflict
-FROM stats s JOIN display d USING (key) LEFT JOIN gold g USING (key) LEFT JOIN spans sp USING (key)
+       substr(md5(s.key), 1, 16) AS dup_cluster, coalesce(g.n_intents > 1, false) AS label_conflict,
+       s.from_curated{capped_columns}
+FROM stats s JOIN display d USING (key) LEFT JOIN gold g USING (key) LEFT JOIN spans sp USING (key){capped_join}
 ORDER BY id
 """
+
+# Differential privacy bounds what one user can contribute: at most `max_queries` distinct queries
+# per user (a random subset, by a per-build salted hash) and `max_events` events per query.
+_CAPPED = """, per_user AS (
+    SELECT user_id, key, count(*) AS n FROM events
+    WHERE user_log AND user_id IS NOT NULL GROUP BY user_id, key
+), ranked AS (
+    SELECT key, n, row_number() OVER (PARTITION BY user_id ORDER BY hash(key, {salt})) AS r FROM per_user
+), capped AS (
+    SELECT key, count(*) AS capped_users, sum(least(n, {max_events})) AS capped_events
+    FROM ranked WHERE r <= {max_queries} GROUP BY key
+)"""
 
 
 class ExactDedup:
@@ -82,6 +96,7 @@ class ExactDedup:
                 "day": pc.cast(batch.column("ts"), pa.date32()),
                 "source": batch.column("source"),
                 "line": batch.column("line"),
+                "user_log": batch.column("user_log"),
                 "intent": batch.column("intent"),
                 "entities": batch.column("entities"),
             }
@@ -90,8 +105,19 @@ class ExactDedup:
         self._con.execute("INSERT INTO events SELECT * FROM incoming")
         self._con.unregister("incoming")
 
-    def finish(self, stats: StageStats) -> pa.Table:
-        table = self._con.sql(_UNIQUE_ROWS).to_arrow_table()
+    def finish(self, stats: StageStats, caps: tuple[int, int] | None = None) -> pa.Table:
+        """The unique rows; with `caps` = (max queries per user, max events per query) also the
+        per-user-capped `capped_users` and `capped_events` that a DP release needs."""
+        parts = {"capped_cte": "", "capped_columns": "", "capped_join": ""}
+        if caps:
+            salt = secrets.randbits(62)
+            parts = {
+                "capped_cte": _CAPPED.format(salt=salt, max_queries=caps[0], max_events=caps[1]),
+                "capped_columns": ", coalesce(c.capped_users, 0) AS capped_users, "
+                "coalesce(c.capped_events, 0) AS capped_events",
+                "capped_join": " LEFT JOIN capped c USING (key)",
+            }
+        table = self._con.sql(_UNIQUE_ROWS.format(**parts)).to_arrow_table()
         self._con.close()
         shutil.rmtree(self._workdir)
         conflicts = table.column("label_conflict")

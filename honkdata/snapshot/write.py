@@ -1,6 +1,7 @@
 """Write a snapshot's files into its staging folder: Parquet per split, card, manifest last."""
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -42,8 +43,14 @@ def distribution(table: pa.Table, column: str) -> dict[str, int]:
     return dict(sorted(((c["values"], c["counts"]) for c in counts), key=lambda kv: (-kv[1], kv[0])))
 
 
-def write_snapshot_files(staging: Path, table: pa.Table, manifest: dict) -> dict:
-    """Write data files, card and manifest (last); returns the completed manifest."""
+def write_snapshot_files(
+    staging: Path, table: pa.Table, manifest: dict, verify: Callable[[Path, bytes], None] | None = None
+) -> dict:
+    """Write data files, card and manifest (last); returns the completed manifest.
+
+    `verify(staging, manifest_bytes)` runs after everything else is written and before the
+    manifest is: it may raise to stop the snapshot from being published.
+    """
     (staging / "data").mkdir()
     table = table.select(SNAPSHOT.names).cast(SNAPSHOT)
     splits = {split: table.filter(pc.equal(table.column("split"), split)) for split in SPLITS}
@@ -70,5 +77,8 @@ def write_snapshot_files(staging: Path, table: pa.Table, manifest: dict) -> dict
     manifest["content_hash"] = content_hash(splits)
     card = dataset_card(manifest["name"], manifest["version"], SNAPSHOT, manifest)
     (staging / "README.md").write_text(card)
-    (staging / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    manifest_bytes = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
+    if verify is not None:
+        verify(staging, manifest_bytes)
+    (staging / "manifest.json").write_bytes(manifest_bytes)
     return manifest

@@ -14,6 +14,7 @@ def _dedup(tmp_path, rows: list[dict]) -> tuple[list[dict], StageStats]:
         row.setdefault("source", "s")
         row.setdefault("line", i + 1)
     batch = Normalize(NormalizeConfig())(pa.RecordBatch.from_pylist(rows, schema=RECORD), StageStats("n"))
+    batch = batch.append_column("user_log", pa.array([r.get("intent") is None for r in rows]))
     stats = StageStats("exact_dedup")
     tmp_path.mkdir(exist_ok=True)
     dedup = ExactDedup(tmp_path / "work")
@@ -68,6 +69,7 @@ def test_gold_majority_wins_and_conflicts_are_counted(tmp_path):
     assert abba["entities"] == [{"type": "artist", "start": 5, "end": 9, "text": "abba"}]
     skip = next(r for r in rows if r["text"] == "skip")
     assert skip["intent"] is None and skip["label_source"] is None and skip["n_users"] == 0
+    assert (abba["from_curated"], skip["from_curated"]) == (True, False)
     assert stats.notes == {"keys with conflicting gold labels": 1}
 
 
@@ -87,3 +89,19 @@ def test_entity_text_is_taken_from_the_displayed_variant(tmp_path):
     (row,) = rows
     assert row["text"] == "play abba"
     assert row["entities"][0]["text"] == "abba"
+
+
+def test_dp_caps_bound_each_users_contribution(tmp_path):
+    rows = [{"query": q, "user_id": "heavy"} for q in ("play a", "play b", "play c") for _ in range(4)]
+    rows += [{"query": "play a", "user_id": "light"}]
+    for i, row in enumerate(rows):
+        row.update(source="s", line=i + 1)
+    batch = Normalize(NormalizeConfig())(pa.RecordBatch.from_pylist(rows, schema=RECORD), StageStats("n"))
+    batch = batch.append_column("user_log", pa.repeat(True, batch.num_rows))
+    dedup = ExactDedup(tmp_path / "work")
+    dedup.add(batch, StageStats("d"))
+    table = dedup.finish(StageStats("d"), caps=(2, 1))
+    heavy_queries = sum(table.column("capped_users").to_pylist()) - 1  # minus the light user's one
+    assert heavy_queries == 2  # the heavy user counts in at most two queries
+    assert max(table.column("capped_events").to_pylist()) <= 2  # at most one event per user per query
+    assert sum(table.column("count").to_pylist()) == 13  # the exact counts are untouched
