@@ -1,7 +1,9 @@
 """`honkdata build`: raw logs in, one immutable snapshot out.
 
-The build is its list of stages: read every input (ingest), then per event batch `Normalize`,
-then the `ExactDedup` aggregation, then per unique row `AssignSplits`, then the snapshot writer.
+The build is its list of stages. Per event batch: ingest (readers), `Normalize`, `Anonymize`
+(user logs only); then the `ExactDedup` aggregation; per unique row the release threshold
+(`KAnonymity` or `DPRelease`) and `AssignSplits`; last, the snapshot writer, whose files pass the
+`LeakCheck` before the manifest makes them a snapshot.
 """
 
 import platform
@@ -15,6 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from honkdata import __version__
+from honkdata.anonymize.leaks import LeakCheck
+from honkdata.anonymize.pii import AllowList, PiiScrubber
+from honkdata.anonymize.pseudonym import DEMO_KEY, Pseudonymizer, PseudonymKey, load_key
+from honkdata.anonymize.release import DPRelease, KAnonymity
+from honkdata.anonymize.stage import Anonymize
 from honkdata.config import BuildConfig
 from honkdata.dedup.exact import ExactDedup
 from honkdata.errors import HonkdataError
@@ -29,6 +36,7 @@ from honkdata.stage import StageStats
 from honkdata.taxonomy import Taxonomy, load_taxonomy
 
 OnProgress = Callable[[str, int], None]  # (source name, rows just read)
+STAGES = ("ingest", "normalize", "anonymize", "exact_dedup", "release", "split")
 
 
 @dataclass
@@ -58,7 +66,7 @@ def read_inputs(
     reports: list[dict],
     on_progress: OnProgress | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream every input's batches; append one report per input when it is exhausted."""
+    """Stream every input's batches, flagged `user_log`; append one report per input when it is done."""
     for source in inputs:
         ctx = SourceContext(
             name=source.name,
@@ -72,7 +80,7 @@ def read_inputs(
             rows += batch.num_rows
             if on_progress:
                 on_progress(source.name, batch.num_rows)
-            yield batch
+            yield batch.append_column("user_log", pa.repeat(source.kind == "user_log", batch.num_rows))
         size, sha256 = fingerprint(source.path)
         reports.append(
             {
@@ -105,14 +113,38 @@ def _check_reject_rate(config: BuildConfig, reports: list[dict], quarantine: Qua
         )
 
 
+def _verify(check: LeakCheck, user_logs: set[str]) -> Callable[[Path, bytes], None]:
+    """The last stage: the files about to be published must hold no raw id and no detected PII."""
+
+    def verify(staging: Path, manifest: bytes) -> None:
+        hits = {f.name: check.scan_parquet(f, user_logs) for f in sorted(staging.rglob("*.parquet"))}
+        hits["README.md"] = check.scan_text((staging / "README.md").read_text())
+        hits["manifest.json"] = check.scan_text(manifest.decode())
+        leaks = {name: dict(found) for name, found in hits.items() if found}
+        if leaks:
+            where = "; ".join(
+                f"{name}: {', '.join(f'{n} {t}' for t, n in f.items())}" for name, f in leaks.items()
+            )
+            raise HonkdataError(f"leak check failed, no snapshot written ({where})")
+
+    return verify
+
+
 def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildResult:
     """Run every stage over the configured sources and publish the next version of the dataset."""
-    inputs = resolve_inputs(config.sources)
+    # Curated sets first: their gold artist/track names join the scrubber's allow-list before any log.
+    inputs = sorted(resolve_inputs(config.sources), key=lambda i: i.kind == "user_log")
+    user_logs = {i.name for i in inputs if i.kind == "user_log"}
+    key = load_key(config.anonymize) if user_logs else PseudonymKey(DEMO_KEY, "unused: no user logs")
     taxonomy = load_taxonomy(Path(config.taxonomy) if config.taxonomy else None)
+    allow = AllowList.from_file(Path(config.anonymize.catalog)) if config.anonymize.catalog else AllowList()
+    anonymize = Anonymize(Pseudonymizer(key), PiiScrubber(config.anonymize.pii, allow))
+    dp = config.anonymize.dp
+    release = DPRelease(dp) if dp else KAnonymity(config.anonymize.k_anonymity)
     store = SnapshotStore(config.root_path())
     started = datetime.now(UTC)
     quarantine = Quarantine(config.quarantine_path() / config.name / f"{started:%Y%m%dT%H%M%S}.jsonl")
-    stages = {name: StageStats(name) for name in ("ingest", "normalize", "exact_dedup", "split")}
+    stages = {name: StageStats(name) for name in STAGES}
 
     with store.writer(config.name) as (ref, staging):
         parent = store.latest(config.name)
@@ -123,23 +155,27 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
         try:
             for batch in read_inputs(inputs, config, taxonomy, quarantine, reports, on_progress):
                 stages["ingest"].rows_out += batch.num_rows
-                with stages["normalize"].timed():
-                    batch = normalize(batch, stages["normalize"])
+                for stage in (normalize, anonymize):
+                    with stages[stage.name].timed():
+                        batch = stage(batch, stages[stage.name])
                 with stages["exact_dedup"].timed():
                     dedup.add(batch, stages["exact_dedup"])
         finally:
             quarantine.close()
-        stages["ingest"].seconds = (
-            time.perf_counter() - loop_start - stages["normalize"].seconds - stages["exact_dedup"].seconds
-        )
+        batch_seconds = sum(stages[s].seconds for s in ("normalize", "anonymize", "exact_dedup"))
+        stages["ingest"].seconds = time.perf_counter() - loop_start - batch_seconds
         stages["ingest"].rows_in = stages["ingest"].rows_out + quarantine.rows
         stages["ingest"].drop("quarantined", quarantine.rows)
         _check_reject_rate(config, reports, quarantine)
 
         with stages["exact_dedup"].timed():
-            table = dedup.finish(stages["exact_dedup"])
-        with stages["split"].timed():
-            table = AssignSplits(config.split, parent_splits(store, parent))(table, stages["split"])
+            caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None
+            table = dedup.finish(stages["exact_dedup"], caps)
+        for stage in (release, AssignSplits(config.split, parent_splits(store, parent))):
+            with stages[stage.name].timed():
+                table = stage(table, stages[stage.name])
+        if table.num_rows == 0:
+            raise HonkdataError("no rows left after the release threshold; no snapshot written")
         manifest = {
             "name": config.name,
             "version": ref.version,
@@ -150,8 +186,14 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
             "config": config.model_dump(mode="json"),
             "config_hash": config.fingerprint(),
             "inputs": reports,
+            "anonymize": {
+                "pseudonym_key_fingerprint": key.fingerprint if user_logs else None,
+                "pseudonym_key_source": key.source,
+                "release": f"dp(ε={dp.epsilon}, δ={dp.delta})" if dp else f"k-anonymity(k={release.k})",
+            },
             "stages": {name: stats.to_dict() for name, stats in stages.items()},
             "quarantine": {"path": str(quarantine.path), "rows": quarantine.rows},
         }
-        manifest = write_snapshot_files(staging, table, manifest)
+        check = LeakCheck(anonymize.pseudonymizer, anonymize.scrubber, anonymize.found)
+        manifest = write_snapshot_files(staging, table, manifest, _verify(check, user_logs))
     return BuildResult(ref=ref, path=store.path(ref), manifest=manifest)

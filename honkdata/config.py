@@ -75,7 +75,9 @@ class AnonymizeConfig(_Strict):
     demo_key: bool = Field(False, description="use the public demo key: for the shipped sample only")
     pii: dict[PiiType, PiiAction] = Field(default_factory=lambda: dict.fromkeys(PII_TYPES, "placeholder"))
     catalog: str | None = Field(None, description="artists/tracks/albums to keep, one per line")
-    k_anonymity: int = Field(5, ge=1, description="publish a user-log query only if this many users issued it")
+    k_anonymity: int = Field(
+        5, ge=1, description="publish a user-log query only if this many users issued it"
+    )
     dp: DPConfig | None = Field(None, description="set to release by DP partition selection instead of k")
 
     @field_validator("pii", mode="after")

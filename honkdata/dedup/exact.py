@@ -53,7 +53,8 @@ SELECT substr(md5(s.key), 1, 16) AS id, d.text, g.intent,
        s.count, s.n_users, s.sources, s.first_seen, s.last_seen,
        substr(md5(s.key), 1, 16) AS dup_cluster, coalesce(g.n_intents > 1, false) AS label_conflict,
        s.from_curated{capped_columns}
-FROM stats s JOIN display d USING (key) LEFT JOIN gold g USING (key) LEFT JOIN spans sp USING (key){capped_join}
+FROM stats s JOIN display d USING (key) LEFT JOIN gold g USING (key)
+    LEFT JOIN spans sp USING (key){capped_join}
 ORDER BY id
 """
 

@@ -1,0 +1,109 @@
+"""`honkdata anonymize`: the anonymize stage alone over one raw log, for inspecting what it does.
+
+Every event comes out (no aggregation, so no release threshold): scrubbed text, pseudonymous user
+id, the day instead of the time, no session id. The release threshold needs unique queries, which
+only `honkdata build` makes.
+"""
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from honkdata.anonymize.pii import AllowList, PiiScrubber
+from honkdata.anonymize.pseudonym import Pseudonymizer, load_key
+from honkdata.anonymize.stage import Anonymize
+from honkdata.build import read_inputs
+from honkdata.config import BuildConfig, SourceConfig
+from honkdata.errors import HonkdataError
+from honkdata.ingest.quarantine import Quarantine
+from honkdata.ingest.sources import resolve_inputs
+from honkdata.normalize import Normalize
+from honkdata.stage import StageStats
+from honkdata.taxonomy import load_taxonomy
+
+OUTPUT_COLUMNS = ("text", "user_id", "ts", "locale", "surface", "intent", "entities", "source", "line")
+
+
+@dataclass
+class AnonymizeReport:
+    rows_in: int
+    rows_out: int
+    rows_rejected: int
+    pii_found: dict[str, int]
+    key_fingerprint: str
+    quarantine: str | None
+
+
+class _Sink:
+    """Streams tables to .jsonl, .csv or .parquet, into a hidden file renamed into place at the end."""
+
+    def __init__(self, out: Path) -> None:
+        if out.suffix not in (".jsonl", ".csv", ".parquet"):
+            raise HonkdataError(f"--out must end in .jsonl, .csv or .parquet: {out}")
+        self.out, self.tmp = out, out.with_name(f".{out.name}.tmp")
+        self._writer: pq.ParquetWriter | pcsv.CSVWriter | None = None
+        self._file = open(self.tmp, "wb") if out.suffix == ".jsonl" else None  # noqa: SIM115
+
+    def write(self, table: pa.Table) -> None:
+        if self._file is not None:
+            self._file.write(b"".join(orjson.dumps(row, default=str) + b"\n" for row in table.to_pylist()))
+            return
+        if self.out.suffix == ".csv":
+            table = table.drop_columns(["entities"])
+        if self._writer is None:
+            kind = pq.ParquetWriter if self.out.suffix == ".parquet" else pcsv.CSVWriter
+            self._writer = kind(self.tmp, table.schema)
+        self._writer.write_table(table)
+
+    def close(self, publish: bool) -> None:
+        for handle in (self._file, self._writer):
+            if handle is not None:
+                handle.close()
+        if publish:
+            os.replace(self.tmp, self.out)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def anonymize_file(config: BuildConfig, source: Path, out: Path, fmt: str = "auto") -> AnonymizeReport:
+    """Read `source` as a user log, anonymize every event and write them to `out`."""
+    (raw,) = resolve_inputs([SourceConfig(path=str(source), format=fmt, kind="user_log")])
+    key = load_key(config.anonymize)
+    allow = AllowList.from_file(Path(config.anonymize.catalog)) if config.anonymize.catalog else AllowList()
+    anonymize = Anonymize(Pseudonymizer(key), PiiScrubber(config.anonymize.pii, allow))
+    normalize = Normalize(config.normalize)
+    started = datetime.now(UTC)
+    quarantine = Quarantine(config.quarantine_path() / "anonymize" / f"{started:%Y%m%dT%H%M%S}.jsonl")
+    stats, reports, rows_out = StageStats("anonymize"), [], 0
+    sink = _Sink(out)
+    try:
+        for batch in read_inputs([raw], config, load_taxonomy(), quarantine, reports):
+            table = pa.Table.from_batches([anonymize(normalize(batch, StageStats("normalize")), stats)])
+            day = pc.cast(table.column("ts"), pa.date32())
+            sink.write(table.select(OUTPUT_COLUMNS).set_column(2, "day", day))
+            rows_out += table.num_rows
+    except BaseException:
+        sink.close(publish=False)
+        raise
+    finally:
+        quarantine.close()
+    sink.close(publish=rows_out > 0)
+    if rows_out == 0:
+        raise HonkdataError(f"no usable rows in {source}")
+    found = Counter({k.removesuffix(" found"): v for k, v in stats.notes.items() if k.endswith(" found")})
+    return AnonymizeReport(
+        rows_in=reports[0]["rows_read"],
+        rows_out=rows_out,
+        rows_rejected=reports[0]["rows_rejected"],
+        pii_found=dict(sorted(found.items())),
+        key_fingerprint=key.fingerprint,
+        quarantine=str(quarantine.path) if quarantine.rows else None,
+    )

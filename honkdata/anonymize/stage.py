@@ -1,0 +1,60 @@
+"""The anonymize batch stage: pseudonymous user ids, scrubbed text, no session ids, days not times.
+
+It runs after normalize and before exact dedup, on user-log rows only (curated public sets carry
+no people), and recomputes the grouping key from the scrubbed text so that "call <PERSON>" pools
+across users before the release threshold counts them.
+"""
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from honkdata.anonymize.pii import PiiScrubber
+from honkdata.anonymize.pseudonym import Pseudonymizer
+from honkdata.normalize import grouping_key
+from honkdata.stage import StageStats
+
+# Gold entity types whose values are music names the scrubber must keep.
+MUSIC_NAME_TYPES = ("artist", "track", "album", "playlist", "station", "podcast", "audiobook")
+
+
+@dataclass
+class Anonymize:
+    pseudonymizer: Pseudonymizer
+    scrubber: PiiScrubber
+    found: set[tuple[str, str]] = field(default_factory=set)  # every PII value detected, for the leak check
+    name: str = "anonymize"
+
+    def __call__(self, batch: pa.RecordBatch, stats: StageStats) -> pa.RecordBatch:
+        stats.rows_in += batch.num_rows
+        if not pc.any(batch.column("user_log")).as_py():
+            self._learn_music_names(batch)
+            stats.rows_out += batch.num_rows
+            return batch
+        scrubbed = self.scrubber(batch.column("text"), batch.column("locale"))
+        self.found.update(scrubbed.found)
+        for pii_type, n in scrubbed.counts.items():
+            stats.note(f"{pii_type} found", n)
+        columns = {
+            "text": scrubbed.text,
+            "key": grouping_key(scrubbed.text),
+            "user_id": self.pseudonymizer(batch.column("user_id")),
+            "session_id": pa.nulls(batch.num_rows, pa.string()),
+            "ts": pc.floor_temporal(batch.column("ts"), unit="day"),
+        }
+        for name, values in columns.items():
+            batch = batch.set_column(batch.schema.get_field_index(name), name, values)
+        drop = scrubbed.drop
+        stats.drop("PII with action drop", pc.sum(drop).as_py() or 0)
+        batch = batch.filter(pc.invert(drop))
+        stats.rows_out += batch.num_rows
+        return batch
+
+    def _learn_music_names(self, batch: pa.RecordBatch) -> None:
+        """Gold entities of curated sets join the allow-list before any user log is scrubbed."""
+        entities = pc.list_flatten(batch.column("entities"))
+        if len(entities) == 0:
+            return
+        music = pc.is_in(pc.struct_field(entities, "type"), pa.array(MUSIC_NAME_TYPES))
+        self.scrubber.allow.add(pc.struct_field(entities, "text").filter(music).to_pylist())
