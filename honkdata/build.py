@@ -24,6 +24,7 @@ from honkdata.anonymize.release import DPRelease, KAnonymity
 from honkdata.anonymize.stage import Anonymize
 from honkdata.config import BuildConfig
 from honkdata.dedup.exact import ExactDedup
+from honkdata.engine import prefetch
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.source import SourceContext
@@ -153,7 +154,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
         reports: list[dict] = []
         loop_start = time.perf_counter()
         try:
-            for batch in read_inputs(inputs, config, taxonomy, quarantine, reports, on_progress):
+            for batch in prefetch(read_inputs(inputs, config, taxonomy, quarantine, reports, on_progress)):
                 stages["ingest"].rows_out += batch.num_rows
                 for stage in (normalize, anonymize):
                     with stages[stage.name].timed():

@@ -10,16 +10,15 @@ from honkdata.config import NormalizeConfig
 from honkdata.schema import ENTITIES
 from honkdata.stage import StageStats
 
-_CONTROL = r"\p{Cc}"  # tabs, newlines, NUL, ... become spaces (they separate words)
+_SPACES = r"[\s\p{Cc}]+"  # runs of whitespace and control characters (tabs, NUL, ...) become one space
 _INVISIBLE = r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{00AD}]"  # zero-width chars and soft hyphens vanish
 _TRAILING_MARKS = r"[\s.!?,;:…]+$"  # "skip!" and "skip" are one query
 
 
 def normalize_text(text: pa.Array) -> pa.Array:
     text = pc.utf8_normalize(text, "NFKC")
-    text = pc.replace_substring_regex(text, _CONTROL, " ")
     text = pc.replace_substring_regex(text, _INVISIBLE, "")
-    text = pc.replace_substring_regex(text, r"\s+", " ")
+    text = pc.replace_substring_regex(text, _SPACES, " ")
     return pc.utf8_trim_whitespace(text)
 
 

@@ -36,20 +36,28 @@ class LeakCheck:
         self._values = ahocorasick.Automaton()
         for pii_type, value in found:
             if pii_type != "PERSON" and value.strip():
-                self._values.add_word(value.lower(), pii_type)
+                self._values.add_word(value.lower(), (pii_type, len(value)))
         self._has_values = len(self._values) > 0
         if self._has_values:
             self._values.make_automaton()
 
     def _raw_ids(self, text: str) -> int:
-        tokens = [t.rstrip(".") for t in _TOKEN.findall(text)]
+        # An id may hold dots (an e-mail as account id) or sit in a file name: try both readings.
+        tokens = {part for token in _TOKEN.findall(text) for part in (token, *token.split("."))}
         tokens = [t for t in tokens if len(t) >= MIN_ID_CHARS]
         return int(self._pseudonymizer.were_seen(tokens).sum())
 
     def _pii_values(self, text: str) -> Counter[str]:
         if not self._has_values:
             return Counter()
-        return Counter(pii_type for _, pii_type in self._values.iter(text.lower()))
+        # Whole words only: a value found in a cut-off query ("... 90s indie pl") must not match
+        # inside an ordinary one ("... 90s indie playlist").
+        text = text.lower()
+        return Counter(
+            pii_type
+            for end, (pii_type, length) in self._values.iter(text)
+            if _boundary(text, end - length + 1) and _boundary(text, end + 1)
+        )
 
     def scan_text(self, text: str) -> Counter[str]:
         """Hits in free text (the card, the manifest): raw ids and detected PII values."""
@@ -68,6 +76,11 @@ class LeakCheck:
             {f"{pii_type} still detectable": n for pii_type, n in self._scrubber(texts).counts.items()}
         )
         return +hits
+
+
+def _boundary(text: str, index: int) -> bool:
+    """Is `index` at a word edge: the text's start or end, or next to a non-word character?"""
+    return index <= 0 or index >= len(text) or not (text[index - 1].isalnum() and text[index].isalnum())
 
 
 def _any_source_in(sources: pa.ListArray, names: set[str]) -> pa.Array:

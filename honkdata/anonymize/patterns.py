@@ -53,7 +53,8 @@ _CARD = re.compile(r"(?<![\d.])\d{4}(?:[ -]?\d{2,4}){2,4}(?:[ -]?\d{1,3})?(?![\d
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.I)
 _ADDRESS = re.compile(
-    rf"\b(?:(?:apt|apartment|unit|flat|suite) \w+,? )?\d{{1,5}}[a-z]?(?:[-/]\d{{1,5}})?,? "
+    # A house number may carry a letter (12b), but not an "s": "90s indie pl..." is a decade.
+    rf"\b(?:(?:apt|apartment|unit|flat|suite) \w+,? )?\d{{1,5}}[a-rt-z]?(?:[-/]\d{{1,5}})?,? "
     rf"(?P<name>(?:[^\W\d_][\w'.-]* ){{1,3}})(?:{_STREET})\b\.?",
     re.I,
 )

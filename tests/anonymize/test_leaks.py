@@ -1,0 +1,42 @@
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from honkdata.anonymize.leaks import LeakCheck
+from honkdata.anonymize.pii import PiiScrubber
+from honkdata.anonymize.pseudonym import Pseudonymizer, PseudonymKey
+from honkdata.config import PII_TYPES
+
+
+def _check(found: set[tuple[str, str]], raw_ids: list[str] = ()) -> LeakCheck:
+    pseudonymizer = Pseudonymizer(PseudonymKey(b"k" * 32, "test"))
+    pseudonymizer(pa.array(list(raw_ids), pa.string()))
+    return LeakCheck(pseudonymizer, PiiScrubber(dict.fromkeys(PII_TYPES, "placeholder")), found)
+
+
+def test_found_values_match_whole_words_only():
+    check = _check({("ADDRESS", "90s indie pl"), ("EMAIL", "a.b@example.com")})
+    assert check.scan_text("play my 90s indie playlist") == {}
+    assert check.scan_text("add it to the 90s indie pl") == {"ADDRESS": 1}
+    assert check.scan_text("mail A.B@example.com now") == {"EMAIL": 1}
+
+
+def test_person_names_are_not_matched_out_of_context():
+    check = _check({("PERSON", "mark")})
+    assert check.scan_text("play mark ronson") == {}
+
+
+def test_raw_ids_are_found_as_tokens_but_short_ones_are_skipped():
+    check = _check(set(), ["acct-0042-zz", "u2"])
+    assert check.scan_text('{"path": "logs/acct-0042-zz.jsonl"}') == {"raw user id": 1}
+    assert check.scan_text("play u2") == {}
+
+
+def test_parquet_scan_spares_curated_rows_and_redetects_pii(tmp_path):
+    path = tmp_path / "train.parquet"
+    rows = {
+        "text": ["play john smith", "call john smith", "call <PERSON>", "email x@example.org"],
+        "sources": [["snips"], ["snips"], ["log.jsonl"], ["log.jsonl", "snips"]],
+    }
+    pq.write_table(pa.table(rows), path)
+    hits = _check(set()).scan_parquet(path, {"log.jsonl"})
+    assert hits == {"EMAIL still detectable": 1}
