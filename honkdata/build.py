@@ -138,7 +138,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
     user_logs = {i.name for i in inputs if i.kind == "user_log"}
     key = load_key(config.anonymize) if user_logs else PseudonymKey(DEMO_KEY, "unused: no user logs")
     taxonomy = load_taxonomy(Path(config.taxonomy) if config.taxonomy else None)
-    allow = AllowList.from_file(Path(config.anonymize.catalog)) if config.anonymize.catalog else AllowList()
+    allow = AllowList.from_file(Path(config.catalog)) if config.catalog else AllowList()
     anonymize = Anonymize(Pseudonymizer(key), PiiScrubber(config.anonymize.pii, allow))
     dp = config.anonymize.dp
     release = DPRelease(dp) if dp else KAnonymity(config.anonymize.k_anonymity)

@@ -74,7 +74,6 @@ class AnonymizeConfig(_Strict):
     key_file: str | None = Field(None, description="file holding the key (used when the variable is unset)")
     demo_key: bool = Field(False, description="use the public demo key: for the shipped sample only")
     pii: dict[PiiType, PiiAction] = Field(default_factory=lambda: dict.fromkeys(PII_TYPES, "placeholder"))
-    catalog: str | None = Field(None, description="artists/tracks/albums to keep, one per line")
     k_anonymity: int = Field(
         5, ge=1, description="publish a user-log query only if this many users issued it"
     )
@@ -93,6 +92,9 @@ class BuildConfig(_Strict):
     quarantine_dir: str | None = Field(None, description="default <root>/_quarantine")
     taxonomy: str | None = Field(None, description="taxonomy YAML; default the shipped one")
     license: str = "other"
+    catalog: str | None = Field(
+        None, description="music names the scrubber keeps and the entity tagger finds (see honkdata.catalog)"
+    )
     memory_limit: str = Field("1GB", description="DuckDB memory limit for the global aggregations")
     ingest: IngestConfig = IngestConfig()
     normalize: NormalizeConfig = NormalizeConfig()

@@ -11,9 +11,7 @@ link, phone, handle or weak-context name that lies inside a listed title ("play 
 Emails, cards, IPs and names in strong personal contexts ("call taylor swift") are never allowed.
 """
 
-import csv
 import functools
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -26,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from honkdata.anonymize import names, patterns
+from honkdata.catalog import load_catalog
 from honkdata.config import PII_TYPES
 
 ACTIONS = ("placeholder", "mask", "drop")
@@ -58,15 +57,8 @@ class AllowList:
 
     @classmethod
     def from_file(cls, path: Path) -> "AllowList":
-        """One name per line (blank lines and # comments skipped), or .csv / .jsonl with a `name` column."""
-        path = Path(path)
-        with path.open(encoding="utf-8", newline="") as f:
-            if path.suffix == ".csv":
-                return cls(row["name"] for row in csv.DictReader(f) if row.get("name"))
-            if path.suffix == ".jsonl":
-                rows = (json.loads(line) for line in f if line.strip())
-                return cls(row["name"] for row in rows if row.get("name"))
-            return cls(s for line in f if (s := line.strip()) and not s.startswith("#"))
+        """The names of a catalog file (see honkdata.catalog)."""
+        return cls(name for _, name in load_catalog(path))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and _key(name) in self._names

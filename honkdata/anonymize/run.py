@@ -77,7 +77,7 @@ def anonymize_file(config: BuildConfig, source: Path, out: Path, fmt: str = "aut
     """Read `source` as a user log, anonymize every event and write them to `out`."""
     (raw,) = resolve_inputs([SourceConfig(path=str(source), format=fmt, kind="user_log")])
     key = load_key(config.anonymize)
-    allow = AllowList.from_file(Path(config.anonymize.catalog)) if config.anonymize.catalog else AllowList()
+    allow = AllowList.from_file(Path(config.catalog)) if config.catalog else AllowList()
     anonymize = Anonymize(Pseudonymizer(key), PiiScrubber(config.anonymize.pii, allow))
     normalize = Normalize(config.normalize)
     started = datetime.now(UTC)
