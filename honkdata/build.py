@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from honkdata import __version__
 from honkdata.anonymize.leaks import LeakCheck
@@ -51,12 +50,8 @@ def parent_splits(store: SnapshotStore, ref: SnapshotRef | None) -> dict[str, st
     """id -> split in the parent snapshot, so that rows keep their split across versions."""
     if ref is None:
         return {}
-    assignments: dict[str, str] = {}
-    for split, entry in store.manifest(ref)["splits"].items():
-        if entry["file"]:
-            ids = pq.read_table(store.path(ref) / entry["file"], columns=["id"]).column("id")
-            assignments.update(dict.fromkeys(ids.to_pylist(), split))
-    return assignments
+    rows = store.read(ref, columns=["id", "split"])
+    return dict(zip(rows.column("id").to_pylist(), rows.column("split").to_pylist(), strict=True))
 
 
 def read_inputs(

@@ -85,6 +85,15 @@ class AnonymizeConfig(_Strict):
         return {**dict.fromkeys(PII_TYPES, "placeholder"), **pii}
 
 
+class LabelsConfig(_Strict):
+    weak: bool = Field(True, description="label rows without gold by labeling functions + label model")
+    functions: str | None = Field(None, description="labeling functions YAML; default the shipped one")
+    gazetteers: str | None = Field(
+        None, description="folder of <entity type>.txt lists; default the shipped one"
+    )
+    human_store: str | None = Field(None, description="imported human labels; default <root>/_labels/<name>")
+
+
 class BuildConfig(_Strict):
     name: str = Field("music-queries", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     root: str | None = Field(None, description="snapshot store; default $HONKDATA_ROOT or data/snapshots")
@@ -99,6 +108,7 @@ class BuildConfig(_Strict):
     ingest: IngestConfig = IngestConfig()
     normalize: NormalizeConfig = NormalizeConfig()
     anonymize: AnonymizeConfig = AnonymizeConfig()
+    labels: LabelsConfig = LabelsConfig()
     split: SplitConfig = SplitConfig()
 
     def root_path(self) -> Path:
@@ -106,6 +116,13 @@ class BuildConfig(_Strict):
 
     def quarantine_path(self) -> Path:
         return Path(self.quarantine_dir) if self.quarantine_dir else self.root_path() / "_quarantine"
+
+    def human_store_path(self) -> Path:
+        return (
+            Path(self.labels.human_store)
+            if self.labels.human_store
+            else self.root_path() / "_labels" / self.name
+        )
 
     def fingerprint(self) -> str:
         """Hash of the settings that shape the data (not where it is stored)."""

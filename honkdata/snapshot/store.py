@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from honkdata.errors import HonkdataError
+from honkdata.schema import SNAPSHOT, SPLITS
 
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
 _STAGING_PREFIX = ".staging-"
@@ -80,6 +83,18 @@ class SnapshotStore:
 
     def manifest(self, ref: SnapshotRef) -> dict:
         return orjson.loads((self.path(ref) / "manifest.json").read_bytes())
+
+    def read(
+        self, ref: SnapshotRef, columns: list[str] | None = None, splits: tuple[str, ...] = SPLITS
+    ) -> pa.Table:
+        """The rows of a snapshot's splits (all by default), as one table."""
+        folder, entries = self.path(ref), self.manifest(ref)["splits"]
+        tables = [
+            pq.read_table(folder / entries[s]["file"], columns=columns) for s in splits if entries[s]["file"]
+        ]
+        if not tables:
+            return SNAPSHOT.empty_table().select(columns or SNAPSHOT.names)
+        return pa.concat_tables(tables)
 
     @contextmanager
     def writer(self, name: str) -> Iterator[tuple[SnapshotRef, Path]]:

@@ -60,3 +60,14 @@ def test_stale_staging_from_a_killed_build_is_cleared(tmp_path):
     assert store.versions("q") == []
     assert _publish(store, "q").version == 1
     assert not stale.exists()
+
+
+def test_read_returns_every_split_or_an_empty_table(tmp_path, make_config, events):
+    from honkdata.build import build
+    from tests.conftest import write_jsonl
+
+    result = build(make_config(write_jsonl(tmp_path / "log.jsonl", events)))
+    store = SnapshotStore(tmp_path / "store")
+    rows = store.read(result.ref)
+    assert rows.num_rows == result.manifest["rows"] and set(rows.column("split").to_pylist()) <= {"train", "test"}
+    assert store.read(result.ref, columns=["id"], splits=("validation",)).num_rows == 0
