@@ -5,10 +5,12 @@ SLURP's `sentence_annotation` and MASSIVE's `annot_utt` mark slots inline:
 """
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import pyarrow as pa
 
+from honkdata.ingest.raw import iter_json_lines
 from honkdata.ingest.source import SourceContext
 from honkdata.schema import RECORD
 from honkdata.taxonomy import GoldSpan
@@ -97,3 +99,26 @@ def to_batches(rows: Iterable[dict | None], batch_rows: int) -> Iterator[pa.Reco
             chunk = []
     if chunk:
         yield pa.RecordBatch.from_pylist(chunk, schema=RECORD)
+
+
+def annotated_rows(
+    path: Path,
+    ctx: SourceContext,
+    fmt: str,
+    fields: tuple[str, str],
+    label_of: Callable[[dict], object],
+    extra: Callable[[dict], dict] = lambda obj: {},
+) -> Iterator[dict | None]:
+    """Gold rows of a JSON-lines file whose `fields` = (bracket annotation, plain sentence)."""
+    annotation_key, sentence_key = fields
+    for line, obj, raw in iter_json_lines(path, ctx):
+        annotation, label, sentence = obj.get(annotation_key), label_of(obj), obj.get(sentence_key)
+        if not isinstance(annotation, str) or not isinstance(label, str):
+            ctx.reject(line, f"missing {annotation_key} or intent", raw)
+            continue
+        try:
+            query, spans = parse_annotation(annotation, sentence if isinstance(sentence, str) else None)
+        except ValueError as exc:
+            ctx.reject(line, f"malformed {annotation_key}: {exc}", raw)
+            continue
+        yield gold_record(ctx, fmt, line, query, label, spans, raw, **extra(obj))

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from honkdata.ingest.formats.annotated import gold_record, parse_annotation, to_batches
-from honkdata.ingest.raw import iter_json_lines
+from honkdata.ingest.formats.annotated import annotated_rows, to_batches
 from honkdata.ingest.source import SourceContext
 
 
@@ -19,21 +18,7 @@ def _label(obj: dict) -> object:
     return obj.get("intent")
 
 
-def _rows(path: Path, ctx: SourceContext) -> Iterator[dict | None]:
-    for line, obj, raw in iter_json_lines(path, ctx):
-        annotation, label = obj.get("sentence_annotation"), _label(obj)
-        sentence = obj.get("sentence")
-        if not isinstance(annotation, str) or not isinstance(label, str):
-            ctx.reject(line, "missing sentence_annotation or intent", raw)
-            continue
-        try:
-            query, spans = parse_annotation(annotation, sentence if isinstance(sentence, str) else None)
-        except ValueError as exc:
-            ctx.reject(line, f"malformed sentence_annotation: {exc}", raw)
-            continue
-        yield gold_record(ctx, "slurp", line, query, label, spans, raw)
-
-
 def read_slurp(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
     """Read a SLURP jsonl file (optionally .gz); `line` is the jsonl line number."""
-    yield from to_batches(_rows(path, ctx), ctx.batch_rows)
+    rows = annotated_rows(path, ctx, "slurp", ("sentence_annotation", "sentence"), _label)
+    yield from to_batches(rows, ctx.batch_rows)
