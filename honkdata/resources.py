@@ -6,8 +6,8 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def shipped_config(name: str) -> Path:
-    """Path of a YAML file from the repo's configs/ (force-included as honkdata/configs in wheels)."""
+    """Path of a file or folder from the repo's configs/ (force-included as honkdata/configs in wheels)."""
     for folder in (_PACKAGE / "configs", _PACKAGE.parent / "configs"):
-        if (folder / name).is_file():
+        if (folder / name).exists():
             return folder / name
     raise FileNotFoundError(f"shipped config {name!r} not found next to the honkdata package")
