@@ -2,8 +2,8 @@
 
 The build is its list of stages. Per event batch: ingest (readers), `Normalize`, `Anonymize`
 (user logs only); then the `ExactDedup` aggregation; per unique row the release threshold
-(`KAnonymity` or `DPRelease`) and `AssignSplits`; last, the snapshot writer, whose files pass the
-`LeakCheck` before the manifest makes them a snapshot.
+(`KAnonymity` or `DPRelease`), `ApplyLabels` (human > gold > weak) and `AssignSplits`; last, the
+snapshot writer, whose files pass the `LeakCheck` before the manifest makes them a snapshot.
 """
 
 import platform
@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from honkdata import __version__
+from honkdata.annotate.store import HumanLabelStore
 from honkdata.anonymize.leaks import LeakCheck
 from honkdata.anonymize.pii import AllowList, PiiScrubber
 from honkdata.anonymize.pseudonym import DEMO_KEY, Pseudonymizer, PseudonymKey, load_key
@@ -28,6 +29,7 @@ from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.source import SourceContext
 from honkdata.ingest.sources import Input, fingerprint, resolve_inputs
+from honkdata.label.stage import ApplyLabels, weak_labeler
 from honkdata.normalize import Normalize
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 from honkdata.snapshot.write import write_snapshot_files
@@ -36,7 +38,7 @@ from honkdata.stage import StageStats
 from honkdata.taxonomy import Taxonomy, load_taxonomy
 
 OnProgress = Callable[[str, int], None]  # (source name, rows just read)
-STAGES = ("ingest", "normalize", "anonymize", "exact_dedup", "release", "split")
+STAGES = ("ingest", "normalize", "anonymize", "exact_dedup", "release", "label", "split")
 
 
 @dataclass
@@ -137,6 +139,8 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
     anonymize = Anonymize(Pseudonymizer(key), PiiScrubber(config.anonymize.pii, allow))
     dp = config.anonymize.dp
     release = DPRelease(dp) if dp else KAnonymity(config.anonymize.k_anonymity)
+    human = HumanLabelStore(config.human_store_path()).latest()
+    label = ApplyLabels(weak_labeler(config) if config.labels.weak else None, human)
     store = SnapshotStore(config.root_path())
     started = datetime.now(UTC)
     quarantine = Quarantine(config.quarantine_path() / config.name / f"{started:%Y%m%dT%H%M%S}.jsonl")
@@ -167,7 +171,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
         with stages["exact_dedup"].timed():
             caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None
             table = dedup.finish(stages["exact_dedup"], caps)
-        for stage in (release, AssignSplits(config.split, parent_splits(store, parent))):
+        for stage in (release, label, AssignSplits(config.split, parent_splits(store, parent))):
             with stages[stage.name].timed():
                 table = stage(table, stages[stage.name])
         if table.num_rows == 0:
@@ -187,6 +191,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
                 "pseudonym_key_source": key.source,
                 "release": f"dp(ε={dp.epsilon}, δ={dp.delta})" if dp else f"k-anonymity(k={release.k})",
             },
+            "human_labels": {"store": str(config.human_store_path()), "rows": human.num_rows},
             "stages": {name: stats.to_dict() for name, stats in stages.items()},
             "quarantine": {"path": str(quarantine.path), "rows": quarantine.rows},
         }

@@ -17,8 +17,14 @@ from honkdata.errors import HonkdataError
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 snapshots_app = typer.Typer(help="List, inspect and compare snapshots.", no_args_is_help=True)
 app.add_typer(snapshots_app, name="snapshots")
+label_app = typer.Typer(help="Inspect the labeling functions.", no_args_is_help=True)
+app.add_typer(label_app, name="label")
+annotate_app = typer.Typer(
+    help="Send doubtful rows to people and take their labels back.", no_args_is_help=True
+)
+app.add_typer(annotate_app, name="annotate")
 
-DEFAULT_CONFIG = Path("configs/build.yaml")  # used by `build` when run from a checkout without --config
+DEFAULT_CONFIG = Path("configs/build.yaml")  # used when run from a checkout without --config
 out = Console()
 err = Console(stderr=True)
 
@@ -26,6 +32,9 @@ RootOption = Annotated[
     Path | None, typer.Option("--root", help="snapshot store [default: $HONKDATA_ROOT or data/snapshots]")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="config YAML [default: configs/build.yaml if present]")
+]
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,6 +63,12 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
 
 
+def _load_config(path: Path | None, **overrides: Any):
+    from honkdata.config import load_config
+
+    return load_config(path or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None), **overrides)
+
+
 def _store(root: Path | None):
     from honkdata.config import default_root
     from honkdata.snapshot.store import SnapshotStore
@@ -64,10 +79,7 @@ def _store(root: Path | None):
 @app.command()
 @friendly_errors
 def build(
-    config: Annotated[
-        Path | None,
-        typer.Option("--config", "-c", help="build config YAML [default: configs/build.yaml if present]"),
-    ] = None,
+    config: ConfigOption = None,
     source: Annotated[
         list[str] | None, typer.Option("--source", "-s", help="input file, folder or glob (repeatable)")
     ] = None,
@@ -81,12 +93,9 @@ def build(
 ) -> None:
     """Build the next snapshot of a dataset from raw query logs and public labeled sets."""
     from honkdata.build import build as run_build
-    from honkdata.config import load_config
 
     sources = [{"path": s, "format": fmt} for s in source] if source else None
-    if config is None and DEFAULT_CONFIG.is_file():
-        config = DEFAULT_CONFIG
-    cfg = load_config(config, sources=sources, name=name, root=str(root) if root else None)
+    cfg = _load_config(config, sources=sources, name=name, root=str(root) if root else None)
     if k_anon is not None:
         cfg.anonymize.k_anonymity = k_anon
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -218,14 +227,120 @@ def snapshots_diff(
         out.print(f"  relabeled: {ex['text']!r}: {ex['before']} -> {ex['after']}", highlight=False)
 
 
+def _labeler(config: Path | None):
+    from honkdata.label.stage import weak_labeler
+
+    return weak_labeler(_load_config(config))
+
+
+@label_app.command("analyze")
+@friendly_errors
+def label_analyze(
+    snapshot: Annotated[
+        str, typer.Option("--snapshot", help="name@vN or name@latest")
+    ] = "music-queries@latest",
+    config: ConfigOption = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Coverage, overlaps, conflicts and accuracy against gold of every labeling function."""
+    from honkdata.label.review import analyze_snapshot
+
+    store = _store(root)
+    rows = analyze_snapshot(store, store.resolve(snapshot), _labeler(config))
+    if json:
+        _print_json(rows)
+        return
+    table = Table(
+        "function", "intent", "coverage", "overlaps", "conflicts", "correct", "incorrect", "accuracy"
+    )
+    for r in rows:
+        accuracy = "-" if r["accuracy"] is None else f"{r['accuracy']:.3f}"
+        table.add_row(
+            r["name"],
+            r["intent"],
+            f"{r['coverage']:.3f}",
+            f"{r['overlaps']:.3f}",
+            f"{r['conflicts']:.3f}",
+            f"{r['correct']:,}",
+            f"{r['incorrect']:,}",
+            accuracy,
+        )
+    out.print(table)
+
+
+@annotate_app.command("export")
+@friendly_errors
+def annotate_export(
+    snapshot: Annotated[str, typer.Option("--snapshot", help="name@vN or name@latest")],
+    out_path: Annotated[Path, typer.Option("--out", help="task file to write (.json or .csv)")],
+    n: Annotated[int, typer.Option("--n", min=1, help="how many rows")] = 100,
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="uncertainty | disagreement | random")
+    ] = "uncertainty",
+    fmt: Annotated[str, typer.Option("--format", help="label-studio | csv")] = "label-studio",
+    config: ConfigOption = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Write the rows the labels are least sure of as a Label Studio (or CSV) task file."""
+    from honkdata.label.review import export_for_review
+    from honkdata.taxonomy import load_taxonomy
+
+    if strategy not in ("uncertainty", "disagreement", "random"):
+        raise HonkdataError(f"--strategy must be uncertainty, disagreement or random, not {strategy!r}")
+    if fmt not in ("label-studio", "csv"):
+        raise HonkdataError(f"--format must be label-studio or csv, not {fmt!r}")
+    store = _store(root)
+    ref = store.resolve(snapshot)
+    rows = export_for_review(store, ref, _labeler(config), load_taxonomy(), out_path, n, strategy, fmt)
+    if json:
+        _print_json({"path": str(out_path), "rows": rows.num_rows, "snapshot": str(ref)})
+        return
+    out.print(f"{rows.num_rows:,} tasks from {ref} ({strategy}) -> {out_path}", highlight=False)
+    if fmt == "label-studio":
+        out.print(
+            f"labeling config for the Label Studio project: {out_path.with_suffix('.xml')}", highlight=False
+        )
+
+
+@annotate_app.command("import")
+@friendly_errors
+def annotate_import(
+    path: Annotated[Path, typer.Argument(help="Label Studio JSON export, or the CSV task file filled in")],
+    name: Annotated[
+        str, typer.Option("--name", help="dataset whose next build applies the labels")
+    ] = "music-queries",
+    config: ConfigOption = None,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Store people's labels; the next `honkdata build` applies them (label_source = human)."""
+    from honkdata.annotate.store import HumanLabelStore
+    from honkdata.label.review import import_reviews
+    from honkdata.taxonomy import load_taxonomy
+
+    cfg = _load_config(config, name=name, root=str(root) if root else None)
+    report = import_reviews(path, HumanLabelStore(cfg.human_store_path()), load_taxonomy())
+    if json:
+        _print_json(report)
+        return
+    kappa = ", ".join(
+        f"{k} {report[k]:.3f}" for k in ("cohen_kappa", "fleiss_kappa") if report.get(k) is not None
+    )
+    out.print(
+        f"{report['items']:,} items from {report['annotators']:,} annotators stored in {report['stored']}"
+        + (f"; agreement: {kappa}" if kappa else ""),
+        highlight=False,
+    )
+
+
 @app.command()
 @friendly_errors
 def anonymize(
     in_path: Annotated[Path, typer.Option("--in", help="raw log (any format build reads)")],
     out_path: Annotated[Path, typer.Option("--out", help="output .jsonl, .csv or .parquet")],
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="build config YAML (anonymize: ...)")
-    ] = None,
+    config: ConfigOption = None,
     fmt: Annotated[str, typer.Option("--format", help="format of --in")] = "auto",
     json: JsonOption = False,
 ) -> None:
@@ -233,12 +348,9 @@ def anonymize(
     from dataclasses import asdict
 
     from honkdata.anonymize.run import anonymize_file
-    from honkdata.config import load_config
 
-    if config is None and DEFAULT_CONFIG.is_file():
-        config = DEFAULT_CONFIG
     with err.status(f"anonymizing {in_path}"):
-        report = anonymize_file(load_config(config), in_path, out_path, fmt)
+        report = anonymize_file(_load_config(config), in_path, out_path, fmt)
     if json:
         _print_json({"path": str(out_path), **asdict(report)})
         return

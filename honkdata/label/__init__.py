@@ -1,0 +1,1 @@
+"""Weak supervision: labeling functions, an entity gazetteer, a label model and their analysis."""
