@@ -94,6 +94,41 @@ class LabelsConfig(_Strict):
     human_store: str | None = Field(None, description="imported human labels; default <root>/_labels/<name>")
 
 
+class NearDedupConfig(_Strict):
+    """MinHash + LSH over character n-grams, candidates verified, entity-aware (honkdata.dedup.near)."""
+
+    enabled: bool = True
+    ngram: int = Field(3, ge=1, description="characters per shingle; a shorter text is one shingle")
+    num_perm: int = Field(64, ge=8, description="MinHash permutations")
+    bands: int = Field(16, ge=1, description="LSH bands; num_perm must be a multiple")
+    threshold: float = Field(0.5, gt=0, le=1, description="verified similarity that makes a duplicate")
+    max_bucket: int = Field(
+        64, ge=2, description="LSH buckets larger than this are split, not compared all-pairs"
+    )
+
+    @model_validator(mode="after")
+    def _bands_divide_permutations(self) -> "NearDedupConfig":
+        if self.num_perm % self.bands:
+            raise ValueError(f"num_perm ({self.num_perm}) must be a multiple of bands ({self.bands})")
+        return self
+
+
+class SemanticDedupConfig(_Strict):
+    """MiniLM embeddings, cosine threshold, only within the same intent (off by default)."""
+
+    enabled: bool = False
+    threshold: float = Field(0.92, gt=0, le=1, description="cosine similarity that makes a duplicate")
+    model: str | None = Field(
+        None, description="local sentence-transformers folder; default the packaged MiniLM"
+    )
+    batch_size: int = Field(256, ge=1)
+
+
+class DedupConfig(_Strict):
+    near: NearDedupConfig = NearDedupConfig()
+    semantic: SemanticDedupConfig = SemanticDedupConfig()
+
+
 class BuildConfig(_Strict):
     name: str = Field("music-queries", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     root: str | None = Field(None, description="snapshot store; default $HONKDATA_ROOT or data/snapshots")
@@ -109,6 +144,7 @@ class BuildConfig(_Strict):
     normalize: NormalizeConfig = NormalizeConfig()
     anonymize: AnonymizeConfig = AnonymizeConfig()
     labels: LabelsConfig = LabelsConfig()
+    dedup: DedupConfig = DedupConfig()
     split: SplitConfig = SplitConfig()
 
     def root_path(self) -> Path:
