@@ -2,8 +2,9 @@
 
 The build is its list of stages. Per event batch: ingest (readers), `Normalize`, `Anonymize`
 (user logs only); then the `ExactDedup` aggregation; per unique row the release threshold
-(`KAnonymity` or `DPRelease`), `ApplyLabels` (human > gold > weak) and `AssignSplits`; last, the
-snapshot writer, whose files pass the `LeakCheck` before the manifest makes them a snapshot.
+(`KAnonymity` or `DPRelease`), `ApplyLabels` (human > gold > weak), `ClusterDuplicates` (near and
+semantic), `AssignSplits` (whole clusters), `MergeClusters`; last, the snapshot writer, whose files
+pass the `LeakCheck` before the manifest makes them a snapshot.
 """
 
 import platform
@@ -24,6 +25,7 @@ from honkdata.anonymize.release import DPRelease, KAnonymity
 from honkdata.anonymize.stage import Anonymize
 from honkdata.config import BuildConfig
 from honkdata.dedup.exact import ExactDedup
+from honkdata.dedup.stage import ClusterDuplicates, MergeClusters, check_split_leaks
 from honkdata.engine import prefetch
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
@@ -38,7 +40,17 @@ from honkdata.stage import StageStats
 from honkdata.taxonomy import Taxonomy, load_taxonomy
 
 OnProgress = Callable[[str, int], None]  # (source name, rows just read)
-STAGES = ("ingest", "normalize", "anonymize", "exact_dedup", "release", "label", "split")
+STAGES = (
+    "ingest",
+    "normalize",
+    "anonymize",
+    "exact_dedup",
+    "release",
+    "label",
+    "near_dedup",
+    "split",
+    "merge_duplicates",
+)
 
 
 @dataclass
@@ -141,6 +153,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
     release = DPRelease(dp) if dp else KAnonymity(config.anonymize.k_anonymity)
     human = HumanLabelStore(config.human_store_path()).latest()
     label = ApplyLabels(weak_labeler(config) if config.labels.weak else None, human)
+    clusters, merge = ClusterDuplicates(config.dedup), MergeClusters()
     store = SnapshotStore(config.root_path())
     started = datetime.now(UTC)
     quarantine = Quarantine(config.quarantine_path() / config.name / f"{started:%Y%m%dT%H%M%S}.jsonl")
@@ -171,11 +184,17 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
         with stages["exact_dedup"].timed():
             caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None
             table = dedup.finish(stages["exact_dedup"], caps)
-        for stage in (release, label, AssignSplits(config.split, parent_splits(store, parent))):
-            with stages[stage.name].timed():
-                table = stage(table, stages[stage.name])
+        with stages[release.name].timed():
+            table = release(table, stages[release.name])
         if table.num_rows == 0:
             raise HonkdataError("no rows left after the release threshold; no snapshot written")
+        split = AssignSplits(config.split, parent_splits(store, parent))
+        for stage in (label, clusters, split):
+            with stages[stage.name].timed():
+                table = stage(table, stages[stage.name])
+        check_split_leaks(table, clusters.pairs)
+        with stages[merge.name].timed():
+            table = merge(table, stages[merge.name])
         manifest = {
             "name": config.name,
             "version": ref.version,
@@ -193,6 +212,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
             },
             "human_labels": {"store": str(config.human_store_path()), "rows": human.num_rows},
             "stages": {name: stats.to_dict() for name, stats in stages.items()},
+            "largest_duplicate_clusters": merge.largest,
             "quarantine": {"path": str(quarantine.path), "rows": quarantine.rows},
         }
         check = LeakCheck(anonymize.pseudonymizer, anonymize.scrubber, anonymize.found)

@@ -192,6 +192,14 @@ def snapshots_show(
             f"{s['seconds']:.2f}",
         )
     out.print(stages)
+    clusters = m.get("largest_duplicate_clusters", [])
+    merged = m["stages"].get("merge_duplicates", {})
+    if clusters:
+        n = merged.get("notes", {}).get("clusters of several queries", 0)
+        out.print(f"near-duplicate clusters: {n:,}; the largest:")
+        for c in clusters[:5]:
+            shown = ", ".join(repr(v) for v in c["variants"][:6])
+            out.print(f"  {c['text']!r} ({len(c['variants'])} variants: {shown})", highlight=False)
     labels = Table("intent", *m["splits"], title="labels")
     for intent, _ in m["label_distribution"]["all"].items():
         labels.add_row(intent, *(f"{m['label_distribution'][s].get(intent, 0):,}" for s in m["splits"]))

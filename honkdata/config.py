@@ -98,12 +98,18 @@ class NearDedupConfig(_Strict):
     """MinHash + LSH over character n-grams, candidates verified, entity-aware (honkdata.dedup.near)."""
 
     enabled: bool = True
-    ngram: int = Field(3, ge=1, description="characters per shingle; a shorter text is one shingle")
-    num_perm: int = Field(64, ge=8, description="MinHash permutations")
-    bands: int = Field(16, ge=1, description="LSH bands; num_perm must be a multiple")
-    threshold: float = Field(0.5, gt=0, le=1, description="verified similarity that makes a duplicate")
+    ngram: int = Field(
+        3, ge=1, description="characters per shingle, inside words; a shorter word is one shingle"
+    )
+    num_perm: int = Field(
+        40, ge=8, description="MinHash permutations (measured: 40 F1 0.976, 78k q/s; 64 F1 0.983, 56k q/s)"
+    )
+    bands: int = Field(10, ge=1, description="LSH bands of num_perm / bands rows; num_perm a multiple")
+    threshold: float = Field(
+        0.7, gt=0, le=1, description="verified similarity (rapidfuzz ratio of the words) of a duplicate"
+    )
     max_bucket: int = Field(
-        64, ge=2, description="LSH buckets larger than this are split, not compared all-pairs"
+        64, ge=2, description="LSH buckets larger than this pair each row with its next neighbours only"
     )
 
     @model_validator(mode="after")

@@ -46,6 +46,7 @@ SNAPSHOT = pa.schema(
         pa.field("first_seen", pa.date32()),
         pa.field("last_seen", pa.date32()),
         pa.field("dup_cluster", pa.string(), nullable=False),
+        pa.field("n_variants", pa.int64(), nullable=False),  # distinct queries merged into this row
         pa.field("split", pa.string(), nullable=False),
     ]
 )

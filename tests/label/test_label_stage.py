@@ -128,3 +128,40 @@ def test_label_analyze_reports_accuracy_against_gold(tmp_path, make_config):
     assert any(f["accuracy"] is not None for f in functions)
     table = CliRunner().invoke(app, ["label", "analyze", "--root", root], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and functions[0]["name"] in table.stdout
+
+
+def test_precedence_human_over_gold_over_weak():
+    import pyarrow as pa
+
+    from honkdata.label.stage import ApplyLabels
+    from honkdata.label.weak import WeakLabeler
+    from honkdata.schema import ENTITIES
+    from honkdata.stage import StageStats
+
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["skip this song", "skip this song now", "play abba"],
+            "intent": ["out_of_domain", None, "play_music"],
+            "entities": pa.nulls(3, ENTITIES),
+            "label_source": ["gold", None, "gold"],
+            "label_confidence": pa.array([1.0, None, 1.0], pa.float32()),
+        }
+    )
+    labels = pa.table(
+        {
+            "id": ["a"],
+            "text": ["skip this song"],
+            "intent": ["playback_control"],
+            "entities": pa.array([[]], ENTITIES),
+            "n_annotators": pa.array([3], pa.int32()),
+            "agreement": [2 / 3],
+        }
+    )
+    out = ApplyLabels(WeakLabeler(), labels)(table, StageStats("label")).to_pylist()
+    assert [(r["intent"], r["label_source"]) for r in out] == [
+        ("playback_control", "human"),  # a person overrides gold
+        ("playback_control", "weak"),  # no gold: the labeling functions
+        ("play_music", "gold"),  # gold is never replaced by a weak label
+    ]
+    assert abs(out[0]["label_confidence"] - 2 / 3) < 1e-6
