@@ -53,6 +53,3 @@ SNAPSHOT = pa.schema(
 
 SPLITS = ("train", "validation", "test")
 
-
-def empty_batch(schema: pa.Schema = RECORD) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pylist([], schema=schema)

@@ -75,13 +75,15 @@ class Pseudonymizer:
         pseudonyms = pa.array([d[:16].hex() for d in digests], pa.string())
         return pc.take(pseudonyms, pc.index_in(ids, unique))
 
-    def seen_digests(self) -> np.ndarray:
-        """Sorted unique 64-bit digests of every raw id pseudonymized so far."""
-        return np.unique(np.concatenate(self._seen)) if self._seen else np.empty(0, np.uint64)
+    def _seen_digests(self) -> np.ndarray:
+        """Sorted unique 64-bit digests of every raw id pseudonymized so far (merged once, on demand)."""
+        if len(self._seen) != 1:
+            self._seen = [np.unique(np.concatenate(self._seen)) if self._seen else np.empty(0, np.uint64)]
+        return self._seen[0]
 
     def were_seen(self, values: list[str]) -> np.ndarray:
         """Boolean mask: which of `values` are raw ids this pseudonymizer has seen."""
         if not values:
             return np.zeros(0, bool)
         probe = np.frombuffer(b"".join(self.digest(v)[:8] for v in values), dtype=np.uint64)
-        return np.isin(probe, self.seen_digests())
+        return np.isin(probe, self._seen_digests())
