@@ -19,10 +19,9 @@ import pyarrow as pa
 from honkdata import __version__
 from honkdata.annotate.store import HumanLabelStore
 from honkdata.anonymize.leaks import LeakCheck
-from honkdata.anonymize.pii import AllowList, PiiScrubber
-from honkdata.anonymize.pseudonym import DEMO_KEY, Pseudonymizer, PseudonymKey, load_key
+from honkdata.anonymize.pseudonym import DEMO_KEY, PseudonymKey, load_key
 from honkdata.anonymize.release import DPRelease, KAnonymity
-from honkdata.anonymize.stage import Anonymize
+from honkdata.anonymize.stage import anonymizer
 from honkdata.config import BuildConfig
 from honkdata.dedup.exact import ExactDedup
 from honkdata.dedup.stage import ClusterDuplicates, MergeClusters, check_split_leaks
@@ -147,8 +146,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
     user_logs = {i.name for i in inputs if i.kind == "user_log"}
     key = load_key(config.anonymize) if user_logs else PseudonymKey(DEMO_KEY, "unused: no user logs")
     taxonomy = load_taxonomy(Path(config.taxonomy) if config.taxonomy else None)
-    allow = AllowList.from_file(Path(config.catalog)) if config.catalog else AllowList()
-    anonymize = Anonymize(Pseudonymizer(key), PiiScrubber(config.anonymize.pii, allow))
+    anonymize = anonymizer(config, key)
     dp = config.anonymize.dp
     release = DPRelease(dp) if dp else KAnonymity(config.anonymize.k_anonymity)
     human = HumanLabelStore(config.human_store_path()).latest()

@@ -8,8 +8,13 @@ import csv
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from honkdata.errors import HonkdataError
+
+# Entity types whose values are names of music: the scrubber keeps them, the tagger finds them.
+MUSIC_NAME_TYPES = ("artist", "track", "album", "playlist", "station", "podcast", "audiobook")
 
 
 def load_catalog(path: Path) -> list[tuple[str, str]]:
@@ -28,3 +33,13 @@ def load_catalog(path: Path) -> list[tuple[str, str]]:
         else:
             return [("artist", s) for line in f if (s := line.strip()) and not s.startswith("#")]
     return [(row.get("type") or "artist", row["name"]) for row in rows if row.get("name")]
+
+
+def music_names(entities: pa.Array | pa.ChunkedArray) -> list[tuple[str, str]]:
+    """(type, text) of the music-name entities in a column of entity lists."""
+    flat = pc.list_flatten(entities)
+    if len(flat) == 0:
+        return []
+    types, texts = pc.struct_field(flat, "type"), pc.struct_field(flat, "text")
+    music = pc.is_in(types, pa.array(MUSIC_NAME_TYPES))
+    return list(zip(types.filter(music).to_pylist(), texts.filter(music).to_pylist(), strict=True))

@@ -52,4 +52,3 @@ SNAPSHOT = pa.schema(
 )
 
 SPLITS = ("train", "validation", "test")
-

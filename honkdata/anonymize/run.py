@@ -17,9 +17,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from honkdata.anonymize.pii import AllowList, PiiScrubber
-from honkdata.anonymize.pseudonym import Pseudonymizer, load_key
-from honkdata.anonymize.stage import Anonymize
+from honkdata.anonymize.pseudonym import load_key
+from honkdata.anonymize.stage import anonymizer
 from honkdata.build import read_inputs
 from honkdata.config import BuildConfig, SourceConfig
 from honkdata.errors import HonkdataError
@@ -77,8 +76,7 @@ def anonymize_file(config: BuildConfig, source: Path, out: Path, fmt: str = "aut
     """Read `source` as a user log, anonymize every event and write them to `out`."""
     (raw,) = resolve_inputs([SourceConfig(path=str(source), format=fmt, kind="user_log")])
     key = load_key(config.anonymize)
-    allow = AllowList.from_file(Path(config.catalog)) if config.catalog else AllowList()
-    anonymize = Anonymize(Pseudonymizer(key), PiiScrubber(config.anonymize.pii, allow))
+    anonymize = anonymizer(config, key)
     normalize = Normalize(config.normalize)
     started = datetime.now(UTC)
     quarantine = Quarantine(config.quarantine_path() / "anonymize" / f"{started:%Y%m%dT%H%M%S}.jsonl")

@@ -6,17 +6,17 @@ across users before the release threshold counts them.
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from honkdata.anonymize.pii import PiiScrubber
-from honkdata.anonymize.pseudonym import Pseudonymizer
+from honkdata.anonymize.pii import AllowList, PiiScrubber
+from honkdata.anonymize.pseudonym import Pseudonymizer, PseudonymKey
+from honkdata.catalog import music_names
+from honkdata.config import BuildConfig
 from honkdata.normalize import grouping_key
 from honkdata.stage import StageStats
-
-# Gold entity types whose values are music names the scrubber must keep.
-MUSIC_NAME_TYPES = ("artist", "track", "album", "playlist", "station", "podcast", "audiobook")
 
 
 @dataclass
@@ -53,8 +53,10 @@ class Anonymize:
 
     def _learn_music_names(self, batch: pa.RecordBatch) -> None:
         """Gold entities of curated sets join the allow-list before any user log is scrubbed."""
-        entities = pc.list_flatten(batch.column("entities"))
-        if len(entities) == 0:
-            return
-        music = pc.is_in(pc.struct_field(entities, "type"), pa.array(MUSIC_NAME_TYPES))
-        self.scrubber.allow.add(pc.struct_field(entities, "text").filter(music).to_pylist())
+        self.scrubber.allow.add(name for _, name in music_names(batch.column("entities")))
+
+
+def anonymizer(config: BuildConfig, key: PseudonymKey) -> Anonymize:
+    """The anonymize stage a build config describes: its PII actions and its catalog as allow-list."""
+    allow = AllowList.from_file(Path(config.catalog)) if config.catalog else AllowList()
+    return Anonymize(Pseudonymizer(key), PiiScrubber(config.anonymize.pii, allow))

@@ -11,8 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from honkdata.anonymize.stage import MUSIC_NAME_TYPES
-from honkdata.catalog import load_catalog
+from honkdata.catalog import load_catalog, music_names
 from honkdata.config import BuildConfig
 from honkdata.label.functions import load_labeling
 from honkdata.label.gazetteer import Gazetteer
@@ -38,13 +37,7 @@ def _set(table: pa.Table, name: str, values: pa.Array | pa.ChunkedArray) -> pa.T
 
 def gold_names(table: pa.Table) -> list[tuple[str, str]]:
     """(type, text) of the music-name entities of gold rows: the tagger's first gazetteer."""
-    gold = table.filter(pc.equal(table.column("label_source"), "gold"))
-    entities = pc.list_flatten(gold.column("entities"))
-    if len(entities) == 0:
-        return []
-    types, texts = pc.struct_field(entities, "type"), pc.struct_field(entities, "text")
-    music = pc.is_in(types, pa.array(MUSIC_NAME_TYPES))
-    return list(zip(types.filter(music).to_pylist(), texts.filter(music).to_pylist(), strict=True))
+    return music_names(table.filter(pc.equal(table.column("label_source"), "gold")).column("entities"))
 
 
 @dataclass
