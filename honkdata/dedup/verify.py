@@ -1,26 +1,27 @@
-"""Verification of LSH candidates: true similarity, then the rules that keep different queries apart.
+"""Verification of LSH candidates: the rules that keep different queries apart, then true similarity.
 
-A candidate pair is a duplicate when, on the canonical texts (lower case, no punctuation, no fillers;
-see `honkdata.dedup.minhash.canonical`):
+A candidate pair is a duplicate when, on the canonical words (see `honkdata.dedup.words`):
 
 1. both intents, where known, agree;
-2. the similarity, rapidfuzz's ratio / 100 (Indel similarity) of the sorted words or of the words
-   as typed, whichever is higher (reordering costs nothing, "taylorswift" little, one typo in "play
-   taylor swift" ~0.03), is >= threshold;
-3. the words are the same multiset (reordered), or the same letters with spaces moved
-   ("taylorswift"), or every word that changed is a typo of one other word: OSA distance (a swap of
-   neighbours is one edit) <= 1 for words up to 7 characters, <= 2 for longer ones (see `_budget`
-   for the measurements). A word added or dropped (other than a filler) is a different query,
-   and so is any changed number ("top 10" / "top 20", "80s" / "90s", "one" / "two");
+2. the word sets are the same (reordered), or the same letters with spaces moved ("taylorswift"),
+   or every word that changed is a typo of one other word: OSA distance (a swap of neighbours is
+   one edit) <= 1 for words up to 7 characters, <= 2 for longer ones (see `_budget`). A word added
+   or dropped (other than a mistyped filler, "pleaase") is a different query, and so is any changed
+   number ("top 10" / "top 20", "80s" / "90s", "one" / "two"); at most MAX_CHANGED words change;
+3. the similarity, rapidfuzz's ratio / 100 (Indel similarity) of the sorted words or of the words
+   as typed, whichever is higher, is >= threshold;
 4. entities, where known: each entity value of one text is found in the other, as the same value of
    that type or within the same typo budget ("taylor swif" for "taylor swift"), but "drake" never
    matches "blake" (two edits, first letters differ).
 
-Similarity runs in C++ over all candidates at once (rapidfuzz.process.cpdist); the rules run in
-Python only on the pairs that pass it and whose word multisets differ, which are few.
+Rules 1 and 2 run over all candidates at once in numpy: set differences by sorted (row, word) codes,
+the typo test once per distinct pair of words (rapidfuzz in C++), and the changed words of a pair
+matched one to one over all k! pairings (k <= 3). Rule 3 runs in C++ on the few that pass, and only
+rule 4 runs in Python, on the pairs left whose entities differ.
 """
 
 from functools import lru_cache
+from itertools import permutations
 
 import numpy as np
 import pyarrow as pa
@@ -28,20 +29,18 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from honkdata.dedup.minhash import FILLERS, canonical
-
-_LONG_FILLERS = tuple(f for f in FILLERS if " " not in f and len(f) > 3)
+from honkdata.dedup.minhash import sorted_unique
+from honkdata.dedup.words import FILLERS, Words, lookup, tokenize
 
 MAX_CHANGED = 3  # words a typo variant may change: the pair set's mixed kind changes at most 2
-_NUMBER_WORDS = frozenset(
-    """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
-    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred
-    thousand million first second third fourth fifth sixth seventh eighth ninth tenth twenties
+_LONG_FILLERS = [f for f in FILLERS if " " not in f and len(f) > 3]
+_NUMBER_WORDS = """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+    fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred thousand million first second third fourth fifth sixth seventh eighth ninth tenth twenties
     thirties forties fifties sixties seventies eighties nineties""".split()  # noqa: SIM905
-)
 
 
-def _budget(length: int) -> int:
+def _budget(length: np.ndarray) -> np.ndarray:
     """Edits a word (or entity value) of this length may take and still be a typo of the other.
 
     Measured on the pair set: one edit up to 7 characters and two above gave F1 0.994 (precision
@@ -49,78 +48,102 @@ def _budget(length: int) -> int:
     the length to agree cost recall ("school" / "chool" inside a name) and no precision, so it is
     not required: "drake" / "blake" stay apart on the two edits alone.
     """
-    return 1 if length <= 7 else 2
+    return np.where(length <= 7, 1, 2)
+
+
+def typos(a: list[str], b: list[str]) -> np.ndarray:
+    """Bool per pair: `b[i]` is a plausible typo of `a[i]` (or the reverse); equal strings are too."""
+    if not a:
+        return np.zeros(0, bool)
+    distance = process.cpdist(a, b, scorer=OSA.distance, score_cutoff=2, workers=1)
+    return distance <= _budget(np.maximum(pc.utf8_length(a), pc.utf8_length(b)))
 
 
 @lru_cache(maxsize=1 << 18)
 def is_typo(a: str, b: str) -> bool:
-    """True when `b` is a plausible typo of `a` (or the reverse); equal strings are typos too."""
-    budget = _budget(max(len(a), len(b)))
-    return a == b or OSA.distance(a, b, score_cutoff=budget) <= budget
+    """`typos` for one pair of strings."""
+    return a == b or bool(typos([a], [b])[0])
 
 
-def _other_number(a: str, b: str) -> bool:
-    """Two different numbers: digits changed, or one number word for another ("sixies" is a typo)."""
-    if any(c.isdigit() for c in a + b):
-        return True
-    return a in _NUMBER_WORDS and b in _NUMBER_WORDS
+class _Vocab:
+    """What the rules need to know of each vocabulary word, computed once per word."""
+
+    def __init__(self, vocab: pa.Array) -> None:
+        self.words = np.asarray(vocab.to_pylist(), object)
+        self.size = len(vocab)
+        self.digit = pc.match_substring_regex(vocab, r"\d").to_numpy(zero_copy_only=False)
+        self.number = np.isin(np.arange(self.size), lookup(vocab, _NUMBER_WORDS))
+        length = pc.utf8_length(vocab).to_numpy(zero_copy_only=False)
+        # "pleaase", "thnks": a filler a typo kept out of the canonical words; it may come and go.
+        distance = process.cdist(self.words, _LONG_FILLERS, scorer=OSA.distance, score_cutoff=2, workers=1)
+        longest = np.maximum(length[:, None], [len(f) for f in _LONG_FILLERS])
+        typo_of_filler = (distance <= _budget(longest)).any(axis=1)
+        self.mistyped_filler = typo_of_filler & (length > 3) & ~self.digit
+
+    def may_replace(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Bool per pair of word ids: `b` may stand for `a` (a typo, and not another number)."""
+        code = a.astype(np.int64) * self.size + b
+        distinct, inverse = np.unique(code, return_inverse=True)
+        left, right = distinct // self.size, distinct % self.size
+        numbers = self.digit[left] | self.digit[right] | (self.number[left] & self.number[right])
+        ok = ~numbers
+        ok[ok] = typos(list(self.words[left[ok]]), list(self.words[right[ok]]))
+        return ok[inverse.reshape(-1)]
 
 
-@lru_cache(maxsize=1 << 16)
-def _mistyped_filler(word: str) -> bool:
-    """ "pleaase", "thnks": a filler that a typo kept out of `canonical`'s list."""
-    return len(word) > 3 and any(is_typo(word, filler) for filler in _LONG_FILLERS)
+def _word_sets(words: Words, drop: np.ndarray) -> Words:
+    """Each row's distinct words, sorted by id, without the `drop`ped ones."""
+    keep = ~drop[words.ids]
+    codes = sorted_unique(words.row_of[keep].astype(np.int64) * len(words.vocab) + words.ids[keep])
+    counts = np.bincount(codes // len(words.vocab), minlength=len(words))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Words(words.vocab, (codes % len(words.vocab)).astype(np.int32), offsets, words.valid)
 
 
-def words_match(a: list[str], b: list[str]) -> bool:
-    """Rule 3: same words, or the same letters re-spaced, or each changed word a typo of one other.
-
-    Words are compared as sets ("play play x" is "play x"), and at most MAX_CHANGED words may change:
-    more is another query, and the limit keeps the pairing loop short.
-    """
-    set_a, set_b = set(a), set(b)
-    left = sorted(w for w in set_a - set_b if not _mistyped_filler(w))
-    right = sorted(w for w in set_b - set_a if not _mistyped_filler(w))
-    if not left and not right:
-        return True
-    if "".join(a) == "".join(b):
-        return True
-    if len(left) != len(right) or len(left) > MAX_CHANGED:
-        return False
-    for word in left:
-        match = next((o for o in right if not _other_number(word, o) and is_typo(word, o)), None)
-        if match is None:
-            return False
-        right.remove(match)
-    return True
+def _changed_words_match(vocab: _Vocab, mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """Bool per row of the (pairs, k) word ids that changed on each side: can they be paired one to
+    one so that each word of `theirs` may stand for its word of `mine`?"""
+    k = mine.shape[1]
+    allowed = vocab.may_replace(np.repeat(mine, k, axis=1), np.tile(theirs, (1, k))).reshape(-1, k, k)
+    matched = np.zeros(len(mine), bool)
+    for order in permutations(range(k)):
+        matched |= allowed[:, np.arange(k), order].all(axis=1)
+    return matched
 
 
-def _found_in(value: str, words: list[str]) -> bool:
-    """The entity value, or a typo of it, as consecutive words of the other text."""
-    size = value.count(" ") + 1
-    windows = {" ".join(words[i : i + size]) for i in range(max(1, len(words) - size + 1))}
-    return value in windows or any(
-        OSA.distance(value, w, score_cutoff=_budget(len(value))) <= _budget(len(value)) for w in windows
-    )
-
-
-def entities_match(ents_a: list[tuple[str, str]], ents_b: list[tuple[str, str]], a: str, b: str) -> bool:
-    """Rule 4 over (type, canonical value) lists: every value of one side is found in the other."""
-    for mine, theirs, text in ((ents_a, ents_b, b), (ents_b, ents_a, a)):
-        words = text.split()
-        for kind, value in mine:
-            same_type = [v for k, v in theirs if k == kind]
-            if same_type and not any(v == value or is_typo(value, v) for v in same_type):
-                return False  # the other text names another value of this type
-            if not same_type and not _found_in(value, words):
-                return False
-    return True
+def words_match(words: Words, pairs: np.ndarray) -> np.ndarray:
+    """Rule 2 for every pair of rows at once (see the module docstring)."""
+    vocab = _Vocab(words.vocab)
+    joined = pc.dictionary_encode(words.joined("")).indices
+    joined = pc.fill_null(joined, -1).to_numpy(zero_copy_only=False)
+    ok = joined[pairs[:, 0]] == joined[pairs[:, 1]]
+    sets = _word_sets(words, vocab.mistyped_filler)
+    size = sets.lengths[pairs]
+    # As many words changed on each side (none, or typos one for one) needs sets of one size; each
+    # size is a block of (pairs, size) word ids, compared all against all.
+    check = ~ok & (size[:, 0] == size[:, 1])
+    for m in np.unique(size[check, 0]):
+        block = np.flatnonzero(check & (size[:, 0] == m))
+        mine, theirs = (sets.ids[sets.offsets[pairs[block, s]][:, None] + np.arange(m)] for s in (0, 1))
+        same = mine[:, :, None] == theirs[:, None, :]
+        kept_mine, kept_theirs = same.any(axis=2), same.any(axis=1)
+        changed = m - kept_mine.sum(axis=1)
+        ok[block[changed == 0]] = True
+        for k in range(1, min(m, MAX_CHANGED) + 1):
+            these = changed == k
+            if these.any():
+                ok[block[these]] = _changed_words_match(
+                    vocab,
+                    mine[these][~kept_mine[these]].reshape(-1, k),
+                    theirs[these][~kept_theirs[these]].reshape(-1, k),
+                )
+    return ok
 
 
 def _entity_values(entities: pa.Array) -> list[list[tuple[str, str]]]:
     """(type, canonical value) per entity per row; null rows give no entities."""
     flat = pc.list_flatten(entities)
-    values = canonical(flat.field("text")).to_pylist()
+    values = tokenize(flat.field("text")).text().to_pylist()
     kinds = flat.field("type").to_pylist()
     lengths = pc.fill_null(pc.list_value_length(entities), 0).to_numpy(zero_copy_only=False)
     bounds = np.concatenate([[0], np.cumsum(lengths)])
@@ -130,44 +153,61 @@ def _entity_values(entities: pa.Array) -> list[list[tuple[str, str]]]:
     ]
 
 
+def _found_in(value: str, words: list[str]) -> bool:
+    """The entity value, or a typo of it, as consecutive words of the other text."""
+    size = value.count(" ") + 1
+    windows = {" ".join(words[i : i + size]) for i in range(max(1, len(words) - size + 1))}
+    return value in windows or any(is_typo(value, w) for w in windows)
+
+
+def entities_match(ents_a: list[tuple[str, str]], ents_b: list[tuple[str, str]], a: str, b: str) -> bool:
+    """Rule 4 over (type, canonical value) lists: every value of one side is found in the other."""
+    for mine, theirs, text in ((ents_a, ents_b, b), (ents_b, ents_a, a)):
+        words = text.split()
+        for kind, value in mine:
+            same_type = [v for k, v in theirs if k == kind]
+            if same_type and not any(is_typo(value, v) for v in same_type):
+                return False  # the other text names another value of this type
+            if not same_type and not _found_in(value, words):
+                return False
+    return True
+
+
+def _similarity(words: Words, pairs: np.ndarray) -> np.ndarray:
+    """Rule 3's similarity per pair: of the sorted words or the words as typed, the higher."""
+    rows, local = np.unique(pairs, return_inverse=True)
+    local, words = local.reshape(-1, 2), words.take(rows)
+    similarity = np.zeros(len(pairs), np.float32)
+    for form in (words.sorted_text(), words.text()):
+        form = np.asarray(form.to_pylist(), object)
+        score = process.cpdist(form[local[:, 0]], form[local[:, 1]], scorer=fuzz.ratio, workers=1)
+        similarity = np.maximum(similarity, score.astype(np.float32) / 100)
+    return similarity
+
+
 def verify_pairs(
-    texts: pa.Array,
+    words: Words,
     pairs: np.ndarray,
     threshold: float,
     entities: pa.Array | None = None,
     intents: pa.Array | None = None,
 ) -> np.ndarray:
     """Bool per pair of row indices: is it a near-duplicate (see the module docstring)."""
-    texts, entities, intents = (
-        c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in (texts, entities, intents)
-    )
     pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
-    if len(pairs) == 0:
-        return np.zeros(0, bool)
-    rows = np.sort(pairs.reshape(-1))  # only rows in a pair are ever looked at
-    rows = rows[np.diff(rows, prepend=-1) != 0]
-    local = np.searchsorted(rows, pairs)
-    canon = canonical(texts.take(pa.array(rows))).to_pylist()
-    ok = np.array([c is not None and c != "" for c in canon])
-    ok = ok[local[:, 0]] & ok[local[:, 1]]  # a null or empty text is nobody's near-duplicate
+    has_words = words.lengths > 0  # a null or empty text is nobody's near-duplicate
+    ok = has_words[pairs[:, 0]] & has_words[pairs[:, 1]]
     if intents is not None:
-        codes = pc.dictionary_encode(intents.take(pa.array(rows))).indices
-        codes = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
-        a, b = codes[local[:, 0]], codes[local[:, 1]]
+        codes = pc.fill_null(pc.dictionary_encode(intents).indices, -1).to_numpy(zero_copy_only=False)
+        a, b = codes[pairs[:, 0]], codes[pairs[:, 1]]
         ok &= (a == b) | (a < 0) | (b < 0)
-    words = [(c or "").split() for c in canon]
-    # Sorted words: reordering is free, and equal sorted texts need no more than the rules below.
-    sorted_text = [" ".join(sorted(w)) for w in words]
-    check = np.flatnonzero(ok)
-    similarity = np.zeros(len(check), np.float32)
-    for form in (sorted_text, canon):  # sorted: reordering is free; as typed: "taylorswift" is close
-        left, right = [form[i] or "" for i in local[check, 0]], [form[i] or "" for i in local[check, 1]]
-        score = process.cpdist(left, right, scorer=fuzz.ratio, workers=1, dtype=np.float32) / 100
-        similarity = np.maximum(similarity, score)
-    ok[check] &= similarity >= threshold
-    ents = _entity_values(entities.take(pa.array(rows))) if entities is not None else None
-    for p in np.flatnonzero(ok):
-        i, j = local[p]
-        same_words = sorted_text[i] == sorted_text[j] or words_match(words[i], words[j])
-        ok[p] = same_words and (ents is None or entities_match(ents[i], ents[j], canon[i], canon[j]))
+    for rule in (words_match, lambda w, p: _similarity(w, p) >= threshold):
+        check = np.flatnonzero(ok)
+        ok[check] = rule(words, pairs[check])
+    if entities is not None and ok.any():
+        rows = np.unique(pairs[ok])
+        ents = dict(zip(rows.tolist(), _entity_values(entities.take(pa.array(rows))), strict=True))
+        canon = dict(zip(rows.tolist(), words.take(rows).text().to_pylist(), strict=True))
+        for p in np.flatnonzero(ok):
+            i, j = pairs[p].tolist()
+            ok[p] = entities_match(ents[i], ents[j], canon[i], canon[j])
     return ok

@@ -5,36 +5,44 @@ from honkdata.dedup.minhash import (
     band_keys,
     bucket_pairs,
     candidate_pairs,
-    canonical,
     minhash_signatures,
     shingle_hashes,
+    word_signatures,
 )
+from honkdata.dedup.words import tokenize
+
+
+def _signatures(texts: list[str | None] | pa.Array, ngram: int = 3, num_perm: int = 64, seed: int = 0):
+    return minhash_signatures(tokenize(pa.array(texts, pa.string())), ngram, num_perm, seed)
 
 
 def _agreement(texts: list[str | None], ngram: int = 3, num_perm: int = 128) -> np.ndarray:
-    sig = minhash_signatures(pa.array(texts, pa.string()), ngram, num_perm)
+    sig = _signatures(texts, ngram, num_perm)
     return (sig[:, None, :] == sig[None, :, :]).mean(axis=2)
-
-
-def test_canonical_drops_case_punctuation_and_fillers_but_never_everything():
-    got = canonical(
-        pa.array(["Hey, can you PLAY Taylor Swift please!", "play x for me", "please", "?!", None])
-    )
-    assert got.to_pylist() == ["play taylor swift", "play x", "please", "?!", None]
-    # "for me" is a filler only at the end
-    assert canonical(pa.array(["book a table for me and jami"])).to_pylist() == [
-        "book a table for me and jami"
-    ]
 
 
 def test_signatures_are_deterministic_and_shaped():
     texts = pa.array(["play taylor swift", "skip", "播放周杰伦"])
-    a, b = minhash_signatures(texts, 3, 64), minhash_signatures(texts, 3, 64)
+    a, b = _signatures(texts), _signatures(texts)
     assert a.shape == (3, 64) and a.dtype == np.uint32
     assert np.array_equal(a, b)
-    assert not np.array_equal(a, minhash_signatures(texts, 3, 64, seed=1))
-    # a row's signature does not depend on its batch
-    assert np.array_equal(minhash_signatures(texts.slice(1, 1), 3, 64)[0], a[1])
+    assert not np.array_equal(a, _signatures(texts, seed=1))
+    # a row's signature depends neither on its batch nor on the vocabulary around it
+    assert np.array_equal(_signatures(texts.slice(1, 1))[0], a[1])
+
+
+def test_a_rows_signature_is_its_shingle_sets_minhash():
+    # the element-wise minimum over words equals hashing the row's shingles as one set
+    row = _signatures(["taylor swift"], num_perm=32)[0]
+    assert np.array_equal(row, word_signatures(pa.array(["taylor swift"]), 3, 32)[0])
+    words = word_signatures(pa.array(["taylor", "swift"]), 3, 32)
+    assert np.array_equal(row, words.min(axis=0))
+
+
+def test_frequent_words_are_left_out_unless_nothing_is_left():
+    sim = _agreement(["play taylor swift", "add taylor swift to my playlist", "play", "the"])
+    assert sim[0, 1] == 1  # only "taylor swift" is hashed in both
+    assert sim[2, 3] < 0.2  # a text of stopwords only is hashed whole
 
 
 def test_reordering_casing_and_fillers_give_identical_signatures():
@@ -59,7 +67,7 @@ def test_short_texts_are_one_shingle_never_empty():
 
 
 def test_empty_and_null_match_only_each_other():
-    sig = minhash_signatures(pa.array(["", None, "play", "a"], pa.string()), 3, 32)
+    sig = _signatures(["", None, "play", "a"], num_perm=32)
     assert np.array_equal(sig[0], sig[1])
     assert (sig[0] == 0xFFFFFFFF).all()
     assert not (sig[2:] == sig[0]).any()
@@ -77,7 +85,7 @@ def test_code_points_not_bytes_in_every_script():
 
 def test_candidates_are_sorted_unique_and_ordered():
     texts = pa.array(["play taylor swift", "taylor swift play", "play taylor swif", "skip", "pause"])
-    pairs = candidate_pairs(minhash_signatures(texts, 3, 64), 16, 64)
+    pairs = candidate_pairs(_signatures(texts), 16, 64)
     assert pairs.dtype == np.int64 and pairs.shape[1] == 2
     assert (pairs[:, 0] < pairs[:, 1]).all()
     assert len({tuple(p) for p in pairs.tolist()}) == len(pairs)

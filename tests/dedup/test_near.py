@@ -49,6 +49,10 @@ def test_pairs_shape_and_order():
     assert pairs.dtype == np.int64 and pairs.shape[1] == 2
     assert (pairs[:, 0] < pairs[:, 1]).all()
     assert np.array_equal(pairs, np.unique(pairs, axis=0))
+    large = pa.chunked_array(
+        [pa.array(QUERIES[:5], pa.large_string()), pa.array(QUERIES[5:], pa.large_string())]
+    )
+    assert np.array_equal(near_duplicate_pairs(large, NearDedupConfig()), pairs)
 
 
 def test_deterministic_and_order_independent():

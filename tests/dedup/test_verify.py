@@ -3,6 +3,7 @@ import pyarrow as pa
 import pytest
 
 from honkdata.dedup.verify import is_typo, verify_pairs, words_match
+from honkdata.dedup.words import tokenize
 from honkdata.schema import ENTITIES
 
 
@@ -11,7 +12,7 @@ def _dup(a: str, b: str, threshold: float = 0.7, **labels) -> bool:
     intents = labels.get("intents")
     return bool(
         verify_pairs(
-            pa.array([a, b]),
+            tokenize(pa.array([a, b])),
             np.array([[0, 1]]),
             threshold,
             pa.array(entities, ENTITIES) if entities is not None else None,
@@ -69,7 +70,8 @@ def test_typo_rule():
     assert is_typo("swift", "swif") and is_typo("taylor", "tyalor")
     assert not is_typo("drake", "blake")
     assert is_typo("christina", "chrsitinaa")  # two edits on a long word
-    assert not words_match(["play", "a", "b", "c", "d"], ["play", "aa", "bb", "cc", "dd"])  # too many
+    four = tokenize(pa.array(["play a b c d", "play aa bb cc dd", "play aa bb cc d"]))
+    assert words_match(four, np.array([[0, 1], [0, 2]])).tolist() == [False, True]  # four are too many
 
 
 def test_intents_must_agree_when_known():
@@ -100,9 +102,9 @@ def test_entities_typo_level_only():
 def test_threshold_and_empty():
     assert not _dup("play taylor swift", "play taylor swif", threshold=1.0)
     assert not _dup("", "")
-    got = verify_pairs(pa.array(["a", None, "a"], pa.string()), np.array([[0, 1], [0, 2]]), 0.7)
-    assert got.tolist() == [False, True]
-    assert verify_pairs(pa.array(["a"]), np.zeros((0, 2), np.int64), 0.7).shape == (0,)
+    words = tokenize(pa.array(["a", None, "a", "?!", "?!"], pa.string()))
+    assert verify_pairs(words, np.array([[0, 1], [0, 2], [3, 4]]), 0.7).tolist() == [False, True, True]
+    assert verify_pairs(words, np.zeros((0, 2), np.int64), 0.7).shape == (0,)
 
 
 def test_non_latin_scripts():
@@ -110,3 +112,25 @@ def test_non_latin_scripts():
     assert _dup("включи кино", "включи кинo".replace("o", "о"))
     assert _dup("включи группу кино", "включи групу кино")
     assert not _dup("включи группу кино", "включи группу ддт")
+
+
+def test_verdicts_depend_neither_on_order_nor_on_the_other_pairs():
+    texts = [
+        "play taylor swift", "play tyalor swif", "play taylor swift radio", "play drake", "play blake",
+        "play hero by drake", "play heros by drak", "play the top 10", "play the top 20", "skip",
+        "play songs from the sixties", "play songs from the sixies", "pleaase play taylor swift",
+    ]  # fmt: skip
+    words = tokenize(pa.array(texts))
+    pairs = np.array([(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))])
+    together = verify_pairs(words, pairs, 0.7)
+    assert (together == verify_pairs(words, pairs[:, ::-1], 0.7)).all()
+    alone = [verify_pairs(words, pair[None], 0.7)[0] for pair in pairs]
+    assert together.tolist() == alone
+    found = {(texts[i], texts[j]) for i, j in pairs[together]}
+    assert found == {
+        ("play taylor swift", "play tyalor swif"),
+        ("play taylor swift", "pleaase play taylor swift"),
+        ("play tyalor swif", "pleaase play taylor swift"),
+        ("play hero by drake", "play heros by drak"),  # two words changed, both typos
+        ("play songs from the sixties", "play songs from the sixies"),
+    }
