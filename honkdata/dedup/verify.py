@@ -121,9 +121,11 @@ def words_match(words: Words, pairs: np.ndarray) -> np.ndarray:
     size = sets.lengths[pairs]
     # As many words changed on each side (none, or typos one for one) needs sets of one size; each
     # size is a block of (pairs, size) word ids, compared all against all.
-    check = ~ok & (size[:, 0] == size[:, 1])
-    for m in np.unique(size[check, 0]):
-        block = np.flatnonzero(check & (size[:, 0] == m))
+    check = np.flatnonzero(~ok & (size[:, 0] == size[:, 1]))
+    check = check[np.argsort(size[check, 0], kind="stable")]
+    sizes, starts = np.unique(size[check, 0], return_index=True)
+    for m, start, end in zip(sizes, starts, np.append(starts, len(check))[1:], strict=True):
+        block = check[start:end]
         mine, theirs = (sets.ids[sets.offsets[pairs[block, s]][:, None] + np.arange(m)] for s in (0, 1))
         same = mine[:, :, None] == theirs[:, None, :]
         kept_mine, kept_theirs = same.any(axis=2), same.any(axis=1)
