@@ -11,7 +11,7 @@ are not common words (pronouns, verbs, music words, kin terms), so "call me mayb
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 # A word with inner apostrophes or hyphens ("o'brien"), but not a possessive 's ("jenny's").
@@ -44,46 +44,43 @@ _OCCASION = (
     r"|house|place|flat|room|car|number|phone|email|address|mom|mum|dad|wife|husband|sister|brother"
 )
 
-# Cheap RE2 prefilter over the whole column: a row without any trigger holds no name rule match.
-PREFILTER = "|".join(
-    (
-        rf"\b(?:{_CONTACT}|name(?:'s)? is|name's|this is|happy birthday)\b",
-        r"\bgive (?:\S+ ){1,3}a (?:call|ring|buzz|bell|text|shout)\b|\blet (?:\S+ ){1,3}know\b",
-        rf"\b(?:my|our) (?:best )?(?:{_RELATION})\b|['’]s (?:{_OCCASION})\b",
-        rf"\b(?:send|share|forward|dedicate|recommend) {_OBJECT}(?:\S+ ){{0,3}}(?:to|with) ",
-        r"\b(?:shared|sent|gave|showed|recommended|made|played) (?:(?:with|for|to) )?me\b",
-    )
-)
-
 
 @dataclass(frozen=True)
-class _Rule:
+class Rule:
     regex: re.Pattern[str]
+    trigger: str  # RE2, case-insensitive: true of every text the regex matches, run over whole columns
     leftward: bool  # the name precedes the trigger ("jenny's birthday")
     strong: bool  # False: an allow-listed music name in this context is kept
 
 
-def _rule(pattern: str, leftward: bool = False, strong: bool = True) -> _Rule:
-    return _Rule(re.compile(pattern, re.I), leftward, strong)
+def _rule(pattern: str, trigger: str, leftward: bool = False, strong: bool = True) -> Rule:
+    return Rule(re.compile(pattern, re.I), trigger, leftward, strong)
 
 
+_GIVE = r"(?:call|ring|buzz|bell|text|shout)"
+_INTRODUCE = r"(?:my name is|my name's|the name's|name's|i am called|i'm called)"
+_SENDS = rf"(?:send|share|forward|dedicate|recommend) {_OBJECT}"
+_SHARED = r"(?:shared|sent|gave|showed|recommended|made|played) (?:(?:with|for|to) )?me\b"
 RULES = (
-    _rule(rf"{_START}(?:{_CONTACT}) {_NEXT}"),
-    _rule(rf"{_START}give {_NAME} a (?:call|ring|buzz|bell|text|shout)\b"),
-    _rule(rf"{_START}let {_NAME} know\b"),
-    _rule(rf"{_START}(?:my name is|my name's|the name's|name's|i am called|i'm called) {_NEXT}"),
+    _rule(rf"{_START}(?:{_CONTACT}) {_NEXT}", rf"\b(?:{_CONTACT}) "),
+    _rule(rf"{_START}give {_NAME} a {_GIVE}\b", rf"\bgive (?:\S+ ){{1,3}}a {_GIVE}\b"),
+    _rule(rf"{_START}let {_NAME} know\b", r"\blet (?:\S+ ){1,3}know\b"),
+    _rule(rf"{_START}{_INTRODUCE} {_NEXT}", rf"\b{_INTRODUCE} "),
     # "this is johnny cash" alone is a playlist; "this is mark, play my mix" an introduction.
-    _rule(rf"{_START}this is {_NAME},? (?:{_REQUEST})\b", strong=False),
-    _rule(rf"\b(?:for|to|with|from|and|{_CONTACT}) (?:my|our) (?:best )?(?:{_RELATION}) {_NEXT}"),
-    # "send this song to X", but not the title "give me heaven to ...": the object is a thing.
-    _rule(rf"\b(?:send|share|forward|dedicate|recommend) {_OBJECT}(?:\S+ ){{0,3}}?(?:to|with) {_NEXT}"),
-    _rule(rf"\bhappy birthday (?:to |dear )?{_NEXT}"),
-    _rule(rf"\b{_NAME}['’]s (?:{_OCCASION})\b", leftward=True),
+    _rule(rf"{_START}this is {_NAME},? (?:{_REQUEST})\b", r"\bthis is ", strong=False),
     _rule(
-        rf"\b{_NAME} (?:shared|sent|gave|showed|recommended|made|played) (?:(?:with|for|to) )?me\b",
-        leftward=True,
+        rf"\b(?:for|to|with|from|and|{_CONTACT}) (?:my|our) (?:best )?(?:{_RELATION}) {_NEXT}",
+        rf"\b(?:my|our) (?:best )?(?:{_RELATION}) ",
     ),
+    # "send this song to X", but not the title "give me heaven to ...": the object is a thing.
+    _rule(rf"\b{_SENDS}(?:\S+ ){{0,3}}?(?:to|with) {_NEXT}", rf"\b{_SENDS}(?:\S+ ){{0,3}}(?:to|with) "),
+    _rule(rf"\bhappy birthday (?:to |dear )?{_NEXT}", r"\bhappy birthday "),
+    _rule(rf"\b{_NAME}['’]s (?:{_OCCASION})\b", rf"['’]s (?:{_OCCASION})\b", leftward=True),
+    _rule(rf"\b{_NAME} {_SHARED}", rf"\b{_SHARED}", leftward=True),
 )
+# Cheap RE2 prefilter over the whole column: a row without any trigger holds no name rule match.
+PREFILTER = "|".join(rule.trigger for rule in RULES)
+
 
 # Words that are never (part of) a person's name in these contexts.
 _STOP_WORDS = """
@@ -125,9 +122,10 @@ def _is_name_word(word: str) -> bool:
     return len(word) >= 2 and word.lower() not in STOP
 
 
-def find_persons(text: str) -> Iterator[tuple[int, int, bool]]:
-    """(start, end, strong) of each name in a personal context."""
-    for rule in RULES:
+def find_persons(text: str, rules: Iterable[Rule] = RULES) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, strong) of each name in a personal context; `rules` limits the rules tried to
+    those whose trigger the text holds."""
+    for rule in rules:
         for m in rule.regex.finditer(text):
             words = _words(text, m.start("name"), m.end("name"))
             if rule.leftward:

@@ -116,8 +116,10 @@ class PiiScrubber:
         self.actions = {**dict.fromkeys(PII_TYPES, "placeholder"), **actions}
         self.allow = allow if allow is not None else AllowList()
 
-    def detect(self, text: str, region: str = _DEFAULT_REGION) -> list[tuple[str, int, int]]:
-        """Non-overlapping (type, start, end) spans, sorted by start."""
+    def detect(
+        self, text: str, region: str = _DEFAULT_REGION, rules: Iterable[names.Rule] = names.RULES
+    ) -> list[tuple[str, int, int]]:
+        """Non-overlapping (type, start, end) spans, sorted by start; `rules`: the name rules to try."""
         # Cheap gates: each finder only runs on a row that could hold its type.
         digits = sum(c.isdigit() for c in text)
         found: list[patterns.Span] = []
@@ -137,7 +139,7 @@ class PiiScrubber:
             found += patterns.find_addresses(text)
         # The flag: an allow-listed title around the span may keep it.
         spans = [(t, s, e, t in _ALLOWABLE) for t, s, e in found]
-        spans += [("PERSON", s, e, not strong) for s, e, strong in names.find_persons(text)]
+        spans += [("PERSON", s, e, not strong) for s, e, strong in names.find_persons(text, rules)]
         spans = [sp for sp in spans if not (sp[3] and self.allow.covers(text, sp[1], sp[2]))]
         kept: list[tuple[str, int, int]] = []
         for t, s, e, _ in sorted(spans, key=lambda sp: (_PRIORITY[sp[0]], sp[1] - sp[2], sp[1])):
@@ -148,15 +150,19 @@ class PiiScrubber:
     def __call__(self, text: pa.Array, locale: pa.Array | None = None) -> Scrubbed:
         if isinstance(text, pa.ChunkedArray):
             text = text.combine_chunks()
-        hit = pc.fill_null(pc.match_substring_regex(text, _PREFILTER, ignore_case=True), False)
-        rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
-        texts = text.take(rows).to_pylist()
+        rows = np.flatnonzero(_matches(text, _PREFILTER))
+        candidates = text.take(rows)
+        texts = candidates.to_pylist()
         locales = locale.take(rows).to_pylist() if locale is not None else [None] * len(rows)
+        # Which name rules each row could match, decided in C++ over the column: each row then runs
+        # the few Python regexes it needs, not all of them.
+        triggered = np.stack([_matches(candidates, rule.trigger) for rule in names.RULES], axis=1)
         changed, new_text, dropped = [], [], []
         found: list[tuple[str, str]] = []
         counts: Counter[str] = Counter()
-        for row, value, loc in zip(rows, texts, locales, strict=True):
-            spans = self.detect(value, _region(loc))
+        for row, value, loc, on in zip(rows, texts, locales, triggered, strict=True):
+            rules = [rule for rule, hit in zip(names.RULES, on, strict=True) if hit]
+            spans = self.detect(value, _region(loc), rules)
             if not spans:
                 continue
             found += [(t, value[s:e]) for t, s, e in spans]
@@ -179,6 +185,12 @@ class PiiScrubber:
             found=found,
             counts=counts,
         )
+
+
+def _matches(text: pa.Array, pattern: str) -> np.ndarray:
+    """Bool per row: the RE2 `pattern` occurs in it, case-insensitively (null rows: False)."""
+    hit = pc.match_substring_regex(text, pattern, ignore_case=True)
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
 
 
 def _replace(text: pa.Array, rows: list[int], values: list[str]) -> pa.Array:
