@@ -9,7 +9,7 @@ Everything runs over whole arrays in numpy, never a Python loop per row:
   empty signature.
 - Since no shingle spans words, a row's shingle set is the union of its words' sets, and its MinHash
   is the element-wise minimum of its words' MinHashes: each vocabulary word is hashed once, and a
-  row costs one `np.minimum.reduceat` over its words.
+  row costs a minimum over its few words' signatures.
 - The UTF-8 bytes are decoded to code points in numpy, so n counts characters in every script
   ("播放周杰伦" has five, not fifteen).
 - Permutations are affine maps of a 32-bit n-gram hash.
@@ -185,7 +185,8 @@ def _order_big_buckets(
     order: np.ndarray, next_key: np.ndarray, run_start: np.ndarray, run_size: np.ndarray, max_bucket: int
 ) -> None:
     """Within each bucket over `max_bucket` rows of `order`, sorts the rows by the next band's key
-    (then row), in place: only these need an order, and sorting them alone is 8x faster."""
+    (then row), in place: only these need that order, and a plain argsort of the band plus this
+    ran 8x faster than a lexsort of every row by both keys."""
     big = np.flatnonzero(run_size > max_bucket)
     if big.size == 0:
         return

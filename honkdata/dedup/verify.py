@@ -14,10 +14,10 @@ A candidate pair is a duplicate when, on the canonical words (see `honkdata.dedu
    that type or within the same typo budget ("taylor swif" for "taylor swift"), but "drake" never
    matches "blake" (two edits, first letters differ).
 
-Rules 1 and 2 run over all candidates at once in numpy: set differences by sorted (row, word) codes,
-the typo test once per distinct pair of words (rapidfuzz in C++), and the changed words of a pair
-matched one to one over all k! pairings (k <= 3). Rule 3 runs in C++ on the few that pass, and only
-rule 4 runs in Python, on the pairs left whose entities differ.
+Rules 1 and 2 run over all candidates at once in numpy: word sets of one size compared all against
+all in blocks, the typo test once per distinct pair of words (rapidfuzz in C++), and the changed
+words of a pair matched one to one over all k! pairings (k <= 3). Rule 3 runs in C++ on the few
+that pass, and only rule 4 runs in Python, on the pairs left.
 """
 
 from functools import lru_cache
