@@ -102,9 +102,9 @@ class NearDedupConfig(_Strict):
         3, ge=1, description="characters per shingle, inside words; a shorter word is one shingle"
     )
     # More bands buy recall with time. Measured on the pair set (precision 0.998 throughout) and 1M
-    # synthetic queries, bands x rows: 10x4 recall 0.955, 2.37 s; 12x4 0.959, 2.19 s, but a flood
-    # of typos of one query fell into two clusters; 16x4 0.969, 2.75 s; 12x3 0.974, 2.81 s;
-    # 16x3 0.980, 3.76 s. Verification alone would accept 0.988 of the true pairs.
+    # synthetic queries, bands x rows: 10x4 recall 0.957, 2.32 s; 12x4 0.960, 2.20 s, but a flood
+    # of typos of one query fell into two clusters; 16x4 0.969, 2.69 s; 12x3 0.974, 3.34 s;
+    # 16x3 0.980, 3.50 s. Verification alone would accept 0.988 of the true pairs.
     num_perm: int = Field(40, ge=8, description="MinHash permutations, bands x rows per band")
     bands: int = Field(10, ge=1, description="LSH bands of num_perm / bands rows; num_perm a multiple")
     threshold: float = Field(

@@ -133,13 +133,16 @@ def minhash_signatures(
     return signatures
 
 
-def band_keys(signatures: np.ndarray, bands: int) -> np.ndarray:
-    """(n, bands) uint64: one hash per band of rows of the signature (rows = num_perm / bands)."""
+def band_keys(signatures: np.ndarray, bands: int, block: np.ndarray | None = None) -> np.ndarray:
+    """(n, bands) uint64: one hash per band of rows of the signature (rows = num_perm / bands); with
+    `block` (an integer per row), rows of different blocks never share a key."""
     n, num_perm = signatures.shape
     per_band = signatures.reshape(n, bands, num_perm // bands).astype(np.uint64)
     key = np.zeros((n, bands), np.uint64)
     for r in range(per_band.shape[2]):
         key = _mix(key * _MUL + per_band[:, :, r])
+    if block is not None:
+        key = _mix(key * _MUL + np.asarray(block, np.uint64)[:, None])
     return key
 
 

@@ -14,10 +14,9 @@ from scipy.sparse.csgraph import connected_components as _components
 
 from honkdata.config import NearDedupConfig
 from honkdata.dedup.minhash import band_keys, bucket_pairs, minhash_signatures, unique_pairs, word_signatures
-from honkdata.dedup.verify import verify_pairs
+from honkdata.dedup.verify import set_sizes, verify_pairs
 from honkdata.dedup.words import Words, tokenize
 
-VERIFY_PAIRS = 4_000_000  # candidates verified at once: bounds the arrays of their words
 BATCH_ROWS = 65_536  # signatures of one batch: 10 MB at 40 permutations
 
 
@@ -59,6 +58,9 @@ def near_duplicate_pairs(
     same = np.stack([first[group], np.arange(n)], axis=1)
     same = same[same[:, 0] != same[:, 1]]
     per_word = word_signatures(heads.vocab, config.ngram, config.num_perm)
+    # Blocking: the word rule accepts only rows with as many distinct words, or the same letters;
+    # LSH buckets are per word count, and rows with the same letters are paired outright.
+    sizes = set_sizes(heads)
     keys = np.concatenate(
         [
             band_keys(
@@ -69,22 +71,22 @@ def near_duplicate_pairs(
                     per_word=per_word,
                 ),
                 config.bands,
+                sizes[lo : lo + BATCH_ROWS],
             )
             for lo in range(0, len(heads), BATCH_ROWS)
         ]
         or [np.zeros((0, config.bands), np.uint64)]
     )
-    candidates = bucket_pairs(keys, config.max_bucket)
+    letters = heads.letters.astype(np.uint64)[:, None]
+    # A pair in both is verified twice, harmlessly: the few letter pairs are not worth a sort.
+    candidates = np.concatenate(
+        [bucket_pairs(keys, config.max_bucket), bucket_pairs(letters, config.max_bucket)]
+    )
     if entities is not None:
         entities = entities.take(pa.array(first))
     if intents is not None:
         intents = intents.take(pa.array(first))
-    verified = np.concatenate(
-        [
-            part[verify_pairs(heads, part, config.threshold, entities, intents)]
-            for part in np.array_split(candidates, max(1, len(candidates) // VERIFY_PAIRS))
-        ]
-    )
+    verified = candidates[verify_pairs(heads, candidates, config.threshold, entities, intents)]
     return unique_pairs(np.concatenate([same, first[verified]]), n)
 
 

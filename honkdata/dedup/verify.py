@@ -33,6 +33,7 @@ from honkdata.dedup.minhash import sorted_unique
 from honkdata.dedup.words import FILLERS, Words, lookup, tokenize
 
 MAX_CHANGED = 3  # words a typo variant may change: the pair set's mixed kind changes at most 2
+PAIRS_AT_ONCE = 4_000_000  # candidates whose words are gathered at once: bounds those arrays
 _LONG_FILLERS = [f for f in FILLERS if " " not in f and len(f) > 3]
 _NUMBER_WORDS = """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
     fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
@@ -73,7 +74,7 @@ class _Vocab:
         self.size = len(vocab)
         self.digit = pc.match_substring_regex(vocab, r"\d").to_numpy(zero_copy_only=False)
         self.number = np.isin(np.arange(self.size), lookup(vocab, _NUMBER_WORDS))
-        length = pc.utf8_length(vocab).to_numpy(zero_copy_only=False)
+        self.length = length = pc.utf8_length(vocab).to_numpy(zero_copy_only=False).astype(np.int64)
         # "pleaase", "thnks": a filler a typo kept out of the canonical words; it may come and go.
         distance = process.cdist(self.words, _LONG_FILLERS, scorer=OSA.distance, score_cutoff=2, workers=1)
         longest = np.maximum(length[:, None], [len(f) for f in _LONG_FILLERS])
@@ -82,13 +83,15 @@ class _Vocab:
 
     def may_replace(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Bool per pair of word ids: `b` may stand for `a` (a typo, and not another number)."""
-        code = a.astype(np.int64) * self.size + b
-        distinct, inverse = np.unique(code, return_inverse=True)
+        shape, a, b = a.shape, a.ravel(), b.ravel()
+        ok = ~(self.digit[a] | self.digit[b] | (self.number[a] & self.number[b]))
+        # An edit changes the length by one at most: most pairs fail on their lengths alone.
+        ok &= np.abs(self.length[a] - self.length[b]) <= _budget(np.maximum(self.length[a], self.length[b]))
+        check = np.flatnonzero(ok)
+        distinct, inverse = np.unique(a[check].astype(np.int64) * self.size + b[check], return_inverse=True)
         left, right = distinct // self.size, distinct % self.size
-        numbers = self.digit[left] | self.digit[right] | (self.number[left] & self.number[right])
-        ok = ~numbers
-        ok[ok] = typos(list(self.words[left[ok]]), list(self.words[right[ok]]))
-        return ok[inverse.reshape(-1)]
+        ok[check] = typos(list(self.words[left]), list(self.words[right]))[inverse.reshape(-1)]
+        return ok.reshape(shape)
 
 
 def _word_sets(words: Words, drop: np.ndarray) -> Words:
@@ -111,34 +114,52 @@ def _changed_words_match(vocab: _Vocab, mine: np.ndarray, theirs: np.ndarray) ->
     return matched
 
 
+def set_sizes(words: Words) -> np.ndarray:
+    """Distinct words per row, mistyped fillers aside. Rule 2 accepts two rows only when these are
+    equal (as many words changed on each side) or they have the same `Words.letters`: candidates
+    can be blocked on both."""
+    return _word_sets(words, _Vocab(words.vocab).mistyped_filler).lengths
+
+
 def words_match(words: Words, pairs: np.ndarray) -> np.ndarray:
-    """Rule 2 for every pair of rows at once (see the module docstring)."""
+    """Rule 2 for every pair of rows at once (see the module docstring), PAIRS_AT_ONCE at a time."""
     vocab = _Vocab(words.vocab)
-    joined = pc.dictionary_encode(words.joined("")).indices
-    joined = pc.fill_null(joined, -1).to_numpy(zero_copy_only=False)
-    ok = joined[pairs[:, 0]] == joined[pairs[:, 1]]
     sets = _word_sets(words, vocab.mistyped_filler)
+    parts = np.array_split(pairs, max(1, len(pairs) // PAIRS_AT_ONCE))
+    return np.concatenate([_words_match(vocab, sets, words.letters, part) for part in parts])
+
+
+def _words_match(vocab: _Vocab, sets: Words, letters: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    ok = letters[pairs[:, 0]] == letters[pairs[:, 1]]
     size = sets.lengths[pairs]
-    # As many words changed on each side (none, or typos one for one) needs sets of one size; each
-    # size is a block of (pairs, size) word ids, compared all against all.
     check = np.flatnonzero(~ok & (size[:, 0] == size[:, 1]))
     check = check[np.argsort(size[check, 0], kind="stable")]
     sizes, starts = np.unique(size[check, 0], return_index=True)
+    changed_words: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    # Each set size m is a block of (pairs, m) word ids, sorted per row.
     for m, start, end in zip(sizes, starts, np.append(starts, len(check))[1:], strict=True):
         block = check[start:end]
         mine, theirs = (sets.ids[sets.offsets[pairs[block, s]][:, None] + np.arange(m)] for s in (0, 1))
+        # Words in common: neighbours that are equal once both (duplicate-free) sets are sorted.
+        both = np.sort(np.concatenate([mine, theirs], axis=1), axis=1)
+        changed = m - (both[:, 1:] == both[:, :-1]).sum(axis=1)
+        ok[block[changed == 0]] = True
+        few = (changed > 0) & (changed <= MAX_CHANGED)
+        block, mine, theirs, changed = block[few], mine[few], theirs[few], changed[few]
         same = mine[:, :, None] == theirs[:, None, :]
         kept_mine, kept_theirs = same.any(axis=2), same.any(axis=1)
-        changed = m - kept_mine.sum(axis=1)
-        ok[block[changed == 0]] = True
-        for k in range(1, min(m, MAX_CHANGED) + 1):
+        for k in np.unique(changed):
             these = changed == k
-            if these.any():
-                ok[block[these]] = _changed_words_match(
-                    vocab,
+            changed_words.setdefault(int(k), []).append(
+                (
+                    block[these],
                     mine[these][~kept_mine[these]].reshape(-1, k),
                     theirs[these][~kept_theirs[these]].reshape(-1, k),
                 )
+            )
+    for found in changed_words.values():
+        rows, mine, theirs = (np.concatenate(column) for column in zip(*found, strict=True))
+        ok[rows] = _changed_words_match(vocab, mine, theirs)
     return ok
 
 

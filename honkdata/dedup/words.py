@@ -50,6 +50,13 @@ class Words:
         """The row of every entry of `ids`."""
         return np.repeat(np.arange(len(self)), self.lengths)
 
+    @cached_property
+    def letters(self) -> np.ndarray:
+        """Code per row of its words joined without spaces, equal for "taylor swift" and
+        "taylorswift"; -1 for a null row."""
+        joined = pc.dictionary_encode(self.joined("")).indices
+        return pc.fill_null(joined, -1).to_numpy(zero_copy_only=False)
+
     def take(self, rows: np.ndarray) -> "Words":
         rows = np.asarray(rows, np.int64)
         lengths = self.lengths[rows]
