@@ -9,12 +9,10 @@ pass the `LeakCheck` before the manifest makes them a snapshot.
 
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pyarrow as pa
 
 from honkdata import __version__
 from honkdata.annotate.store import HumanLabelStore
@@ -28,17 +26,16 @@ from honkdata.dedup.stage import ClusterDuplicates, MergeClusters, check_split_l
 from honkdata.engine import prefetch
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
-from honkdata.ingest.source import SourceContext
-from honkdata.ingest.sources import Input, fingerprint, resolve_inputs
+from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
+from honkdata.ingest.sources import resolve_inputs
 from honkdata.label.stage import ApplyLabels, weak_labeler
 from honkdata.normalize import Normalize
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 from honkdata.snapshot.write import write_snapshot_files
 from honkdata.split import AssignSplits
 from honkdata.stage import StageStats
-from honkdata.taxonomy import Taxonomy, load_taxonomy
+from honkdata.taxonomy import load_taxonomy
 
-OnProgress = Callable[[str, int], None]  # (source name, rows just read)
 STAGES = (
     "ingest",
     "normalize",
@@ -65,61 +62,6 @@ def parent_splits(store: SnapshotStore, ref: SnapshotRef | None) -> dict[str, st
         return {}
     rows = store.read(ref, columns=["id", "split"])
     return dict(zip(rows.column("id").to_pylist(), rows.column("split").to_pylist(), strict=True))
-
-
-def read_inputs(
-    inputs: list[Input],
-    config: BuildConfig,
-    taxonomy: Taxonomy,
-    quarantine: Quarantine,
-    reports: list[dict],
-    on_progress: OnProgress | None = None,
-) -> Iterator[pa.RecordBatch]:
-    """Stream every input's batches, flagged `user_log`; append one report per input when it is done."""
-    for source in inputs:
-        ctx = SourceContext(
-            name=source.name,
-            taxonomy=taxonomy,
-            on_reject=quarantine.reject,
-            batch_rows=config.ingest.batch_rows,
-            max_line_bytes=config.ingest.max_line_bytes,
-        )
-        rows = 0
-        for batch in source.read(ctx):
-            rows += batch.num_rows
-            if on_progress:
-                on_progress(source.name, batch.num_rows)
-            yield batch.append_column("user_log", pa.repeat(source.kind == "user_log", batch.num_rows))
-        size, sha256 = fingerprint(source.path)
-        reports.append(
-            {
-                "path": str(source.path),
-                "name": source.name,
-                "format": source.format,
-                "kind": source.kind,
-                "size": size,
-                "sha256": sha256,
-                "rows_read": rows,
-                "rows_rejected": ctx.rows_rejected,
-                "rows_repaired": ctx.rows_repaired,
-                "timestamps_unreadable": ctx.ts_invalid,
-                "reject_reasons": dict(sorted(ctx.reasons.items())),
-            }
-        )
-
-
-def _check_reject_rate(config: BuildConfig, reports: list[dict], quarantine: Quarantine) -> None:
-    read = sum(r["rows_read"] for r in reports)
-    rejected = sum(r["rows_rejected"] for r in reports)
-    if read == 0:
-        raise HonkdataError(f"no usable rows in the inputs ({rejected:,} rejected); no snapshot written")
-    rate = rejected / (read + rejected)
-    if rate > config.ingest.max_reject_rate:
-        raise HonkdataError(
-            f"{rejected:,} of {read + rejected:,} input rows rejected ({rate:.1%}), above "
-            f"ingest.max_reject_rate {config.ingest.max_reject_rate:.1%}; see {quarantine.path}; "
-            "no snapshot written"
-        )
 
 
 def _verify(check: LeakCheck, user_logs: set[str]) -> Callable[[Path, bytes], None]:
@@ -177,7 +119,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
         stages["ingest"].seconds = time.perf_counter() - loop_start - batch_seconds
         stages["ingest"].rows_in = stages["ingest"].rows_out + quarantine.rows
         stages["ingest"].drop("quarantined", quarantine.rows)
-        _check_reject_rate(config, reports, quarantine)
+        check_reject_rate(config, reports, quarantine)
 
         with stages["exact_dedup"].timed():
             caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None

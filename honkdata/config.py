@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +30,11 @@ class SourceConfig(_Strict):
     kind: Literal["user_log", "curated"] | None = Field(
         None, description="user logs get privacy rules; default: raw formats are user logs"
     )
+    allow_pii: bool | None = Field(
+        None,
+        description="curated sources: PII the leak check finds in their rows does not fail the build; "
+        "default true for published corpora (snips, bio, slurp, massive, cpcd), false otherwise",
+    )
 
 
 class IngestConfig(_Strict):
@@ -36,6 +42,10 @@ class IngestConfig(_Strict):
     max_line_bytes: int = Field(1_000_000, gt=0)
     max_reject_rate: float = Field(0.05, ge=0, le=1)
     keep_fields: list[str] = []
+    ts_earliest: date = Field(date(2000, 1, 1), description="older timestamps are unreadable (null, counted)")
+    ts_latest: date | None = Field(
+        None, description="newer timestamps are unreadable; default one day after the build"
+    )
 
 
 class NormalizeConfig(_Strict):

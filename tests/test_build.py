@@ -118,7 +118,7 @@ def test_splits_are_stable_across_versions(tmp_path, make_config):
 def test_reject_rate_above_the_limit_writes_no_snapshot(tmp_path, make_config):
     log = tmp_path / "log.jsonl"
     log.write_text('{"query": "play abba"}\n{broken\n{"query": "skip"}\n{"user": 1}\n')
-    with pytest.raises(HonkdataError, match=r"2 of 4 input rows rejected \(50.0%\).*no snapshot written"):
+    with pytest.raises(HonkdataError, match=r"2 of 4 input rows rejected \(50.0%\).*nothing written"):
         build(make_config(log))
     assert SnapshotStore(tmp_path / "store").versions("music-queries") == []
     quarantine = next((tmp_path / "store" / "_quarantine").rglob("*.jsonl"))

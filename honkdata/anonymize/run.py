@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 
 from honkdata.anonymize.pseudonym import load_key
 from honkdata.anonymize.stage import anonymizer
-from honkdata.build import read_inputs
 from honkdata.config import BuildConfig, SourceConfig
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
+from honkdata.ingest.read import read_inputs
 from honkdata.ingest.sources import resolve_inputs
 from honkdata.normalize import Normalize
 from honkdata.stage import StageStats
