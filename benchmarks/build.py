@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ import json, sys, time
 from honkdata.build import build
 from honkdata.config import load_config
 config = load_config(None, sources=[{"path": sys.argv[1]}], root=sys.argv[2], name="bench",
-                     memory_limit=sys.argv[3], anonymize={"demo_key": True})  # synthetic data only
+                     memory_limit=sys.argv[3])
 start = time.perf_counter()
 result = build(config)
 print(json.dumps({"seconds": time.perf_counter() - start, "rows": result.manifest["rows"],
@@ -45,6 +46,8 @@ def run(events: int, memory_limit: str) -> dict:
             capture_output=True,
             text=True,
             check=True,
+            # A fresh random key per run: the demo key serves the shipped sample only.
+            env={**os.environ, "HONKDATA_PSEUDONYM_KEY": secrets.token_hex(32)},
         )
     # ru_maxrss of the children is the largest child so far: each size runs in increasing order.
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -9,6 +9,7 @@ pass the `LeakCheck` before the manifest makes them a snapshot.
 
 import platform
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,10 +25,10 @@ from honkdata.config import BuildConfig
 from honkdata.dedup.exact import ExactDedup
 from honkdata.dedup.stage import ClusterDuplicates, MergeClusters, check_split_leaks
 from honkdata.engine import prefetch
-from honkdata.errors import HonkdataError
+from honkdata.errors import HonkdataError, HonkdataWarning, recorded_warnings
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
-from honkdata.ingest.sources import resolve_inputs
+from honkdata.ingest.sources import Input, resolve_inputs
 from honkdata.label.stage import ApplyLabels, weak_labeler
 from honkdata.normalize import Normalize
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
@@ -36,6 +37,8 @@ from honkdata.split import AssignSplits
 from honkdata.stage import StageStats
 from honkdata.taxonomy import load_taxonomy
 
+# Published corpora: public text, free to name anyone, so their rows may hold what looks like PII.
+PUBLISHED_CORPORA = ("snips", "bio", "slurp", "massive", "cpcd")
 STAGES = (
     "ingest",
     "normalize",
@@ -64,11 +67,11 @@ def parent_splits(store: SnapshotStore, ref: SnapshotRef | None) -> dict[str, st
     return dict(zip(rows.column("id").to_pylist(), rows.column("split").to_pylist(), strict=True))
 
 
-def _verify(check: LeakCheck, user_logs: set[str]) -> Callable[[Path, bytes], None]:
+def _verify(check: LeakCheck, user_logs: set[str], exempt: set[str]) -> Callable[[Path, bytes], None]:
     """The last stage: the files about to be published must hold no raw id and no detected PII."""
 
     def verify(staging: Path, manifest: bytes) -> None:
-        hits = {f.name: check.scan_parquet(f, user_logs) for f in sorted(staging.rglob("*.parquet"))}
+        hits = {f.name: check.scan_parquet(f, user_logs, exempt) for f in sorted(staging.rglob("*.parquet"))}
         hits["README.md"] = check.scan_text((staging / "README.md").read_text())
         hits["manifest.json"] = check.scan_text(manifest.decode())
         leaks = {name: dict(found) for name, found in hits.items() if found}
@@ -81,12 +84,47 @@ def _verify(check: LeakCheck, user_logs: set[str]) -> Callable[[Path, bytes], No
     return verify
 
 
+def resolve_sources(config: BuildConfig) -> tuple[list[Input], set[str]]:
+    """The inputs, curated sets first (their gold artist/track names join the scrubber's allow-list
+    before any log), and the curated sources whose rows the leak check lets hold PII."""
+    inputs, exempt = [], set()
+    for source in config.sources:
+        for found in resolve_inputs([source]):
+            inputs.append(found)
+            allow = source.allow_pii if source.allow_pii is not None else found.format in PUBLISHED_CORPORA
+            if found.kind == "curated" and allow:
+                exempt.add(found.name)
+    return sorted(inputs, key=lambda i: i.kind == "user_log"), exempt
+
+
+def _warn_curated_user_ids(reports: list[dict]) -> None:
+    for r in reports:
+        if r["kind"] == "curated" and r["rows_with_user_id"]:
+            warnings.warn(
+                f"{r['name']} is declared kind: curated, yet {r['rows_with_user_id']:,} of its rows carry a "
+                "user_id: curated rows are published without pseudonyms or a release threshold (declare "
+                "it kind: user_log if it logs people)",
+                HonkdataWarning,
+                stacklevel=3,
+            )
+
+
 def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildResult:
     """Run every stage over the configured sources and publish the next version of the dataset."""
-    # Curated sets first: their gold artist/track names join the scrubber's allow-list before any log.
-    inputs = sorted(resolve_inputs(config.sources), key=lambda i: i.kind == "user_log")
+    with recorded_warnings() as warned:
+        return _build(config, on_progress, warned)
+
+
+def _build(
+    config: BuildConfig, on_progress: OnProgress | None, warned: Callable[[], list[str]]
+) -> BuildResult:
+    inputs, exempt = resolve_sources(config)
     user_logs = {i.name for i in inputs if i.kind == "user_log"}
-    key = load_key(config.anonymize) if user_logs else PseudonymKey(DEMO_KEY, "unused: no user logs")
+    key = (
+        load_key(config.anonymize, [i.path for i in inputs if i.kind == "user_log"])
+        if user_logs
+        else PseudonymKey(DEMO_KEY, "unused: no user logs")
+    )
     taxonomy = load_taxonomy(Path(config.taxonomy) if config.taxonomy else None)
     anonymize = anonymizer(config, key)
     dp = config.anonymize.dp
@@ -120,6 +158,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
         stages["ingest"].rows_in = stages["ingest"].rows_out + quarantine.rows
         stages["ingest"].drop("quarantined", quarantine.rows)
         check_reject_rate(config, reports, quarantine)
+        _warn_curated_user_ids(reports)
 
         with stages["exact_dedup"].timed():
             caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None
@@ -154,7 +193,8 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
             "stages": {name: stats.to_dict() for name, stats in stages.items()},
             "largest_duplicate_clusters": merge.largest,
             "quarantine": {"path": str(quarantine.path), "rows": quarantine.rows},
+            "warnings": warned(),
         }
         check = LeakCheck(anonymize.pseudonymizer, anonymize.scrubber, anonymize.found)
-        manifest = write_snapshot_files(staging, table, manifest, _verify(check, user_logs))
+        manifest = write_snapshot_files(staging, table, manifest, _verify(check, user_logs, exempt))
     return BuildResult(ref=ref, path=store.path(ref), manifest=manifest)

@@ -214,6 +214,23 @@ def test_kill_9_at_any_point_leaves_no_visible_snapshot(tmp_path):
     assert not [p for p in (root / "music-queries").iterdir() if p.name.startswith(".staging")]
 
 
+def test_sigterm_unwinds_like_ctrl_c(tmp_path):
+    log = _big_log(tmp_path / "big.jsonl", 300_000)
+    root = tmp_path / "store"
+    command = ["build", "-s", str(log), "--root", str(root), "--k-anon", "1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "honkdata.cli", *command], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not list(root.glob("music-queries/.staging-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    code, stderr = proc.wait(timeout=60), proc.stderr.read()
+    assert code == 128 + signal.SIGTERM and "terminated; nothing was published" in stderr, stderr
+    assert [p.name for p in (root / "music-queries").iterdir()] == [".lock"]  # no staging left behind
+
+
 def test_two_builds_at_once_never_corrupt_the_store(tmp_path):
     log = _big_log(tmp_path / "big.jsonl", 100_000)
     root = tmp_path / "store"

@@ -8,6 +8,9 @@ an environment variable or a key file; only a fingerprint of it is ever written 
 import hashlib
 import hmac
 import os
+import stat
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,10 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from honkdata.config import AnonymizeConfig
-from honkdata.errors import HonkdataError
+from honkdata.errors import HonkdataError, HonkdataWarning
+from honkdata.ingest.sources import fingerprint
 
-# Public on purpose: pseudonyms made with it protect nothing. Only for the shipped synthetic sample.
+# Public on purpose: pseudonyms made with it protect nothing. Only for the shipped synthetic sample,
+# which it recognizes by content, never by path: a user's log copied over the sample's path (or named
+# like it) is not the sample. (bytes, sha256) of data/samples/queries.jsonl; tests keep it in step.
 DEMO_KEY = b"honkdata-demo-key: public, for the shipped synthetic sample only"
+SHIPPED_SAMPLE = (3_617_791, "d0fde317dac5c88fcba92e773d3e90568dc01412d39bf24aa4dd0e14dae4a13e")
 MIN_KEY_BYTES = 16
 
 
@@ -34,21 +41,45 @@ class PseudonymKey:
         return hmac.new(self.secret, b"honkdata key fingerprint v1", hashlib.sha256).hexdigest()[:16]
 
 
-def load_key(config: AnonymizeConfig) -> PseudonymKey:
-    """The pseudonym key from the environment, else the key file, else the demo key if allowed."""
+def is_shipped_sample(path: Path) -> bool:
+    """Is `path` the synthetic sample honkdata ships, byte for byte? (size first: no hashing of big logs)"""
+    path = Path(path)
+    return path.is_file() and path.stat().st_size == SHIPPED_SAMPLE[0] and fingerprint(path) == SHIPPED_SAMPLE
+
+
+def _read_key_file(path: Path) -> bytes:
+    if not path.is_file():
+        raise HonkdataError(f"anonymize.key_file not found: {path}")
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warnings.warn(
+            f"the pseudonym key file {path} is readable by others (mode {path.stat().st_mode & 0o777:o}); "
+            f"chmod 600 it",
+            HonkdataWarning,
+            stacklevel=3,
+        )
+    return path.read_bytes().strip()
+
+
+def load_key(config: AnonymizeConfig, user_logs: Iterable[Path]) -> PseudonymKey:
+    """The pseudonym key for reading `user_logs`: from the environment, else the key file, else the
+    public demo key, which `anonymize.demo_key` allows for the shipped synthetic sample and nothing else.
+    """
     if value := os.environ.get(config.key_env):
         secret, source = value.encode(), f"env:{config.key_env}"
     elif config.key_file:
         path = Path(config.key_file)
-        if not path.is_file():
-            raise HonkdataError(f"anonymize.key_file not found: {path}")
-        secret, source = path.read_bytes().strip(), f"file:{path}"
-    elif config.demo_key:
-        return PseudonymKey(DEMO_KEY, "demo")
+        secret, source = _read_key_file(path), f"file:{path}"
     else:
+        not_sample = next((p for p in user_logs if not is_shipped_sample(p)), None)
+        if config.demo_key and not_sample is None:
+            return PseudonymKey(DEMO_KEY, "demo")
+        why = (
+            f"the public demo key serves only the shipped synthetic sample, and {not_sample} is not it"
+            if config.demo_key
+            else "anonymize.demo_key: true serves only the shipped synthetic sample"
+        )
         raise HonkdataError(
-            f"user logs need a pseudonym key: set ${config.key_env} or anonymize.key_file "
-            "(anonymize.demo_key: true is only for the shipped synthetic sample)"
+            f"user logs need a pseudonym key: set ${config.key_env} or anonymize.key_file ({why})"
         )
     if len(secret) < MIN_KEY_BYTES:
         raise HonkdataError(f"the pseudonym key from {source} is shorter than {MIN_KEY_BYTES} bytes")

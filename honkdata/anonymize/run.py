@@ -1,4 +1,4 @@
-"""`honkdata anonymize`: the anonymize stage alone over one raw log, for inspecting what it does.
+"""`honkdata anonymize`: the anonymize stage alone over raw logs, for inspecting what it does.
 
 Every event comes out (no aggregation, so no release threshold): scrubbed text, pseudonymous user
 id, the day instead of the time, no session id. The release threshold needs unique queries, which
@@ -22,7 +22,7 @@ from honkdata.anonymize.stage import anonymizer
 from honkdata.config import BuildConfig, SourceConfig
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
-from honkdata.ingest.read import read_inputs
+from honkdata.ingest.read import check_reject_rate, read_inputs
 from honkdata.ingest.sources import resolve_inputs
 from honkdata.normalize import Normalize
 from honkdata.stage import StageStats
@@ -72,35 +72,52 @@ class _Sink:
             self.tmp.unlink(missing_ok=True)
 
 
+def _refuse_overwriting_inputs(out: Path, inputs: list[Path]) -> None:
+    """An output that is an input, or lies inside an input folder, would destroy or re-read the raw log."""
+    target = out.resolve()
+    for path in (p.resolve() for p in inputs if p.exists()):
+        if target == path or path in target.parents:
+            raise HonkdataError(
+                f"--out {out} would overwrite or land inside the input {path}; choose another path"
+            )
+
+
 def anonymize_file(config: BuildConfig, source: Path, out: Path, fmt: str = "auto") -> AnonymizeReport:
-    """Read `source` as a user log, anonymize every event and write them to `out`."""
-    (raw,) = resolve_inputs([SourceConfig(path=str(source), format=fmt, kind="user_log")])
-    key = load_key(config.anonymize)
+    """Read `source` (a file, folder or glob of user logs), anonymize every event and write them to `out`.
+
+    Like `honkdata build`: bad rows are quarantined, and above `ingest.max_reject_rate` rejected
+    rows (or with no usable row) nothing is written.
+    """
+    raw = resolve_inputs([SourceConfig(path=str(source), format=fmt, kind="user_log")])
+    _refuse_overwriting_inputs(out, [source, *(i.path for i in raw)])
+    key = load_key(config.anonymize, [i.path for i in raw])
     anonymize = anonymizer(config, key)
     normalize = Normalize(config.normalize)
     started = datetime.now(UTC)
     quarantine = Quarantine(config.quarantine_path() / "anonymize" / f"{started:%Y%m%dT%H%M%S}.jsonl")
-    stats, reports, rows_out = StageStats("anonymize"), [], 0
+    stats, reports = StageStats("anonymize"), []
     sink = _Sink(out)
     try:
-        for batch in read_inputs([raw], config, load_taxonomy(), quarantine, reports):
+        for batch in read_inputs(raw, config, load_taxonomy(), quarantine, reports):
             table = pa.Table.from_batches([anonymize(normalize(batch, StageStats("normalize")), stats)])
             day = pc.cast(table.column("ts"), pa.date32())
             sink.write(table.select(OUTPUT_COLUMNS).set_column(2, "day", day))
-            rows_out += table.num_rows
+        check_reject_rate(config, reports, quarantine)
+        if stats.rows_out == 0:
+            raise HonkdataError(
+                f"no rows of {source} left to write (empty, or every row dropped); nothing written"
+            )
     except BaseException:
         sink.close(publish=False)
         raise
     finally:
         quarantine.close()
-    sink.close(publish=rows_out > 0)
-    if rows_out == 0:
-        raise HonkdataError(f"no usable rows in {source}")
+    sink.close(publish=True)
     found = Counter({k.removesuffix(" found"): v for k, v in stats.notes.items() if k.endswith(" found")})
     return AnonymizeReport(
-        rows_in=reports[0]["rows_read"],
-        rows_out=rows_out,
-        rows_rejected=reports[0]["rows_rejected"],
+        rows_in=sum(r["rows_read"] for r in reports),
+        rows_out=stats.rows_out,
+        rows_rejected=quarantine.rows,
         pii_found=dict(sorted(found.items())),
         key_fingerprint=key.fingerprint,
         quarantine=str(quarantine.path) if quarantine.rows else None,

@@ -11,6 +11,22 @@ def data_file(split: str) -> str:
     return f"data/{split}-00000-of-00001.parquet"
 
 
+def _anonymization(anonymize: dict) -> str:
+    source = anonymize["pseudonym_key_source"]
+    if anonymize["pseudonym_key_fingerprint"] is None:
+        return "No user logs among the inputs: nothing was pseudonymized, and no release threshold applied."
+    key = (
+        "the public demo key (the shipped synthetic sample: these pseudonyms protect nothing)"
+        if source == "demo"
+        else f"a secret key from {source.split(':', 1)[0]}"
+    )
+    return (
+        f"User ids were replaced by keyed HMAC-SHA256 pseudonyms with {key}, fingerprint "
+        f"`{anonymize['pseudonym_key_fingerprint']}`; PII in the text was scrubbed; release: "
+        f"{anonymize['release']}."
+    )
+
+
 def dataset_card(name: str, version: int, schema: pa.Schema, manifest: dict) -> str:
     present = [split for split in SPLITS if manifest["splits"][split]["rows"]]
     header = {
@@ -63,6 +79,10 @@ One row per unique normalized query; `count` is how many raw events were merged 
 | source | format | kind | rows read | rows rejected |
 |---|---|---|---|---|
 {sources}
+
+## Anonymization
+
+{_anonymization(manifest["anonymize"])}
 
 ## Load it
 

@@ -7,7 +7,8 @@ from typer.testing import CliRunner
 
 from honkdata.build import build
 from honkdata.cli import app
-from honkdata.errors import HonkdataError
+from honkdata.config import BuildConfig, load_config
+from honkdata.errors import HonkdataError, HonkdataWarning
 from honkdata.snapshot.store import SnapshotStore
 from tests.conftest import FIXTURES, write_jsonl
 
@@ -64,7 +65,7 @@ def load_fingerprint() -> str:
     from honkdata.anonymize.pseudonym import load_key
     from honkdata.config import AnonymizeConfig
 
-    return load_key(AnonymizeConfig()).fingerprint
+    return load_key(AnonymizeConfig(), []).fingerprint
 
 
 def test_k_threshold_counts_users_not_events_and_spares_curated_sets(tmp_path, make_config):
@@ -157,3 +158,97 @@ def test_anonymize_command_alone(tmp_path, pseudonym_key):
     for canary in [*CANARIES.values(), *CANARY_IDS, pseudonym_key]:
         assert canary.lower() not in written, canary
     assert pseudonym_key not in result.output
+
+
+REPO = Path(__file__).parents[2]
+SHIPPED_CONFIG = REPO / "configs" / "build.yaml"
+SAMPLE = REPO / "data" / "samples" / "queries.jsonl"
+
+
+def test_shipped_config_uses_the_demo_key_for_the_sample_only(tmp_path, events, monkeypatch):
+    monkeypatch.delenv("HONKDATA_PSEUDONYM_KEY")
+    runner = CliRunner()
+    log = write_jsonl(tmp_path / "mylog.jsonl", events)
+    root = tmp_path / "store"
+    refused = runner.invoke(app, ["build", "-c", str(SHIPPED_CONFIG), "-s", str(log), "--root", str(root)])
+    assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "user logs need a pseudonym key" in refused.stderr and str(log) in refused.stderr
+    assert SnapshotStore(root).versions("music-queries") == []
+    out = tmp_path / "out.jsonl"
+    refused = runner.invoke(
+        app, ["anonymize", "-c", str(SHIPPED_CONFIG), "--in", str(log), "--out", str(out)]
+    )
+    assert refused.exit_code == 2 and "user logs need a pseudonym key" in refused.stderr
+    assert not out.exists()
+    # The sample itself builds with the demo key, and the card and manifest say so.
+    config = load_config(SHIPPED_CONFIG, sources=[{"path": str(SAMPLE)}], root=str(root))
+    result = build(config)
+    assert result.manifest["anonymize"]["pseudonym_key_source"] == "demo"
+    assert "public demo key" in (result.path / "README.md").read_text()
+
+
+def test_a_source_file_named_after_a_user_id_fails_the_leak_check(tmp_path, make_config):
+    user = "jo.smith+music@example.com"
+    log = write_jsonl(tmp_path / f"{user}.jsonl", [{"query": "play abba", "user_id": user}])
+    with pytest.raises(HonkdataError, match=r"leak check failed.*raw user id") as error:
+        build(make_config(log))
+    assert user not in str(error.value)
+    assert SnapshotStore(tmp_path / "store").versions("music-queries") == []
+
+
+def _curated(path: Path, **source: object) -> BuildConfig:
+    return load_config(
+        None, root=str(path.parent / "store"), sources=[{"path": str(path), "kind": "curated", **source}]
+    )
+
+
+def test_curated_sources_with_user_ids_warn_and_their_pii_fails_the_build(tmp_path):
+    rows = [
+        {"query": "play abba", "user_id": "u-0001"},
+        {"query": "text 415 555 0187 that i'm late", "user_id": "u-0002"},
+    ]
+    log = write_jsonl(tmp_path / "mine.jsonl", rows)
+    with pytest.raises(HonkdataError, match=r"PHONE in curated rows of mine.jsonl.*allow_pii"):
+        build(_curated(log))
+    assert SnapshotStore(tmp_path / "store").versions("music-queries") == []
+    with pytest.warns(HonkdataWarning, match="mine.jsonl is declared kind: curated, yet 2 of its rows"):
+        result = build(_curated(log, allow_pii=True))
+    assert any("declared kind: curated" in w for w in result.manifest["warnings"])
+    # The CLI shows the warning as one line on stderr.
+    cli = CliRunner().invoke(app, ["build", "-s", str(log), "--root", str(tmp_path / "s2")])
+    assert cli.exit_code == 0  # as a raw log it is a user log: no warning, and scrubbed
+    assert "warning" not in cli.stderr
+
+
+def test_anonymize_never_overwrites_its_input(tmp_path, events):
+    log = write_jsonl(tmp_path / "log.jsonl", events)
+    before = log.read_bytes()
+    runner = CliRunner()
+    for out in (log, tmp_path / "." / "log.jsonl"):
+        result = runner.invoke(app, ["anonymize", "--in", str(log), "--out", str(out)])
+        assert result.exit_code == 2 and "would overwrite" in result.stderr
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", events)
+    result = runner.invoke(app, ["anonymize", "--in", str(folder), "--out", str(folder / "out.jsonl")])
+    assert result.exit_code == 2 and "inside the input" in result.stderr
+    assert log.read_bytes() == before and not (folder / "out.jsonl").exists()
+
+
+def test_anonymize_reads_folders_and_reports_quarantined_rows(tmp_path, events):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", events)
+    (folder / "b.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events * 5) + "{not json\n")
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(app, ["anonymize", "--in", str(folder), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["rows_in"] == report["rows_out"] == 36 and report["rows_rejected"] == 1
+    assert Path(report["quarantine"]).is_file()
+    assert len(pd.read_parquet(out)) == 36
+    (folder / "c.jsonl").write_text(json.dumps(events[0]) + "\n" + "{broken\n" * 10)  # 11 of 48: > 5 %
+    out.unlink()
+    result = CliRunner().invoke(app, ["anonymize", "--in", str(folder), "--out", str(out)])
+    assert result.exit_code == 2 and "above ingest.max_reject_rate" in result.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out.parquet*"))

@@ -31,12 +31,36 @@ def test_raw_ids_are_found_as_tokens_but_short_ones_are_skipped():
     assert check.scan_text("play u2") == {}
 
 
-def test_parquet_scan_spares_curated_rows_and_redetects_pii(tmp_path):
+def test_raw_ids_with_punctuation_are_found_as_whole_values():
+    ids = ["jo.smith+music@example.com", "+15557010042", "acct_0042_zz", "o'brien-4471"]
+    check = _check(set(), ids)
+    for text in (
+        '{"path": "logs/jo.smith+music@example.com.jsonl"}',  # the e-mail id inside a file name
+        "| jo.smith+music@example.com.2026-11.csv | jsonl |",
+        "sources: ['+15557010042.jsonl']",
+        "export-acct_0042_zz-final.parquet",
+        "(o'brien-4471)",
+    ):
+        assert check.scan_text(text) == {"raw user id": 1}, text
+    assert check.scan_text("smith+music@example.org 15557010043 acct_0042_z") == {}
+
+
+def test_parquet_scan_spares_published_corpora_only(tmp_path):
     path = tmp_path / "train.parquet"
     rows = {
-        "text": ["play john smith", "call john smith", "call <PERSON>", "email x@example.org"],
-        "sources": [["snips"], ["snips"], ["log.jsonl"], ["log.jsonl", "snips"]],
+        "text": [
+            "play john smith",
+            "call john smith",
+            "call <PERSON>",
+            "email x@example.org",
+            "ring (415) 555-0187",
+        ],
+        "sources": [["snips"], ["snips"], ["log.jsonl"], ["log.jsonl", "snips"], ["mine.jsonl"]],
     }
     pq.write_table(pa.table(rows), path)
-    hits = _check(set()).scan_parquet(path, {"log.jsonl"})
-    assert hits == {"EMAIL still detectable": 1}
+    hits = _check(set()).scan_parquet(path, {"log.jsonl"}, exempt={"snips"})
+    curated = "in curated rows of mine.jsonl (set allow_pii: true on the source to publish them)"
+    assert hits == {"EMAIL still detectable": 1, f"PHONE {curated}": 1}
+    assert _check(set()).scan_parquet(path, {"log.jsonl"}, exempt={"snips", "mine.jsonl"}) == {
+        "EMAIL still detectable": 1
+    }
