@@ -139,6 +139,7 @@ def _build(
 
     with store.writer(config.name) as (ref, staging):
         parent = store.latest(config.name)
+        sticky = parent_splits(store, parent)  # a broken parent fails here, before the work
         normalize = Normalize(config.normalize)
         dedup = ExactDedup(staging / ".work", config.memory_limit)
         reports: list[dict] = []
@@ -167,7 +168,7 @@ def _build(
             table = release(table, stages[release.name])
         if table.num_rows == 0:
             raise HonkdataError("no rows left after the release threshold; no snapshot written")
-        split = AssignSplits(config.split, parent_splits(store, parent))
+        split = AssignSplits(config.split, sticky)
         for stage in (label, clusters, split):
             with stages[stage.name].timed():
                 table = stage(table, stages[stage.name])

@@ -1,7 +1,10 @@
 """The `honkdata` command: a thin layer over the Python API (honkdata.build, honkdata.snapshot, ...)."""
 
 import functools
+import signal
 import sys
+import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from honkdata.errors import HonkdataError
+from honkdata.errors import HonkdataError, HonkdataWarning
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 snapshots_app = typer.Typer(help="List, inspect and compare snapshots.", no_args_is_help=True)
@@ -37,26 +40,64 @@ ConfigOption = Annotated[
 ]
 
 
+_signals: list[int] = []
+_STOPPED = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
+
+def _stop(signum: int, frame: object) -> None:
+    """Ctrl-C and SIGTERM (a scheduler stopping a job) unwind the same way: staging folders and temp
+    files go. The signal is remembered because what unwinds is not always KeyboardInterrupt (DuckDB
+    turns it into "Query interrupted")."""
+    _signals.append(signum)
+    raise KeyboardInterrupt
+
+
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    if issubclass(category, HonkdataWarning):
+        err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+    else:
+        _python_showwarning(message, category, *args, **kwargs)
+
+
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Bad input ends in one line on stderr and exit code 2, never a traceback."""
+    """Bad input ends in one line on stderr and exit code 2, never a traceback; a warning is one line."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _signals.clear()
+        if threading.current_thread() is threading.main_thread():  # only there can handlers be set
+            for signum in _STOPPED:
+                signal.signal(signum, _stop)
+        warnings.showwarning = _show_warning
         try:
             return command(*args, **kwargs)
-        except HonkdataError as e:
-            err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except OSError as e:
-            err.print(
-                f"[red]error:[/red] {e.strerror or e}: {e.filename or ''}", highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; nothing was published")
-            raise typer.Exit(130) from None
+        except BaseException as e:
+            if isinstance(e, typer.Exit) or not (_signals or isinstance(e, KeyboardInterrupt)):
+                _report(e)
+                raise
+            signum = _signals[0] if _signals else signal.SIGINT
+            err.print(f"{_STOPPED[signum]}; nothing was published")
+            raise typer.Exit(128 + signum) from None
 
     return wrapper
+
+
+def _report(error: BaseException) -> None:
+    """One line for the errors a user can act on; anything else is a bug and keeps its traceback."""
+    if isinstance(error, HonkdataError):
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+    elif isinstance(error, OSError):
+        err.print(
+            f"[red]error:[/red] {error.strerror or error}: {error.filename or ''}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        return
+    raise typer.Exit(2) from None
 
 
 def _print_json(data: Any) -> None:
@@ -125,29 +166,24 @@ def build(
 @friendly_errors
 def snapshots_list(root: RootOption = None, json: JsonOption = False) -> None:
     """List every snapshot in the store."""
+    from rich.markup import escape
+    from rich.table import Column
+
     store = _store(root)
-    rows = []
-    for name in store.names():
-        for ref in (store.resolve(f"{name}@{v}") for v in store.versions(name)):
-            m = store.manifest(ref)
-            rows.append(
-                {
-                    "ref": str(ref),
-                    "path": str(store.path(ref)),
-                    "created_at": m["created_at"],
-                    "rows": m["rows"],
-                    "content_hash": m["content_hash"],
-                }
-            )
+    rows = store.summaries()
     if json:
         _print_json(rows)
         return
     if not rows:
         err.print(f"no snapshots under {store.root}")
         return
-    table = Table("snapshot", "created", "rows", "content hash")
+    # Dates and refs stay whole; a broken snapshot's reason wraps in the last column.
+    table = Table(Column("snapshot", no_wrap=True), Column("created", no_wrap=True), "rows", "content hash")
     for r in rows:
-        table.add_row(r["ref"], r["created_at"], f"{r['rows']:,}", r["content_hash"][:12])
+        if r["broken"]:
+            table.add_row(r["ref"], "[red]broken[/red]", "", escape(r["broken"]))
+        else:
+            table.add_row(r["ref"], r["created_at"], f"{r['rows']:,}", r["content_hash"][:12])
     out.print(table)
 
 
@@ -169,6 +205,15 @@ def snapshots_show(
     out.print(f"[bold]{snapshot}[/bold]  {store.path(snapshot)}", highlight=False)
     out.print(f"created {m['created_at']} by honkdata {m['honkdata_version']}; parent {parent}")
     out.print(f"content hash {m['content_hash']}; config hash {m['config_hash'][:12]}")
+    anonymize = m.get("anonymize", {})
+    if anonymize.get("pseudonym_key_fingerprint"):
+        out.print(
+            f"pseudonym key: {anonymize['pseudonym_key_source']} (fingerprint "
+            f"{anonymize['pseudonym_key_fingerprint']}); release: {anonymize['release']}",
+            highlight=False,
+        )
+    for warning in m.get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     out.print("splits: " + ", ".join(f"{s} {v['rows']:,}" for s, v in m["splits"].items()))
     inputs = Table("input", "format", "kind", "read", "rejected", "repaired", title="inputs")
     for i in m["inputs"]:
@@ -200,9 +245,9 @@ def snapshots_show(
         for c in clusters[:5]:
             shown = ", ".join(repr(v) for v in c["variants"][:6])
             out.print(f"  {c['text']!r} ({len(c['variants'])} variants: {shown})", highlight=False)
-    labels = Table("intent", *m["splits"], title="labels")
-    for intent, _ in m["label_distribution"]["all"].items():
-        labels.add_row(intent, *(f"{m['label_distribution'][s].get(intent, 0):,}" for s in m["splits"]))
+    labels, counts = Table("intent", *m["splits"], title="labels"), m["label_distribution"]
+    for intent in counts.get("all", {}):
+        labels.add_row(intent, *(f"{counts.get(s, {}).get(intent, 0):,}" for s in m["splits"]))
     out.print(labels)
 
 
@@ -346,13 +391,13 @@ def annotate_import(
 @app.command()
 @friendly_errors
 def anonymize(
-    in_path: Annotated[Path, typer.Option("--in", help="raw log (any format build reads)")],
+    in_path: Annotated[Path, typer.Option("--in", help="raw log: file, folder or glob (formats as build)")],
     out_path: Annotated[Path, typer.Option("--out", help="output .jsonl, .csv or .parquet")],
     config: ConfigOption = None,
     fmt: Annotated[str, typer.Option("--format", help="format of --in")] = "auto",
     json: JsonOption = False,
 ) -> None:
-    """Run the anonymize stage alone over one raw log: pseudonyms, scrubbed text, days not times."""
+    """Run the anonymize stage alone over raw logs: pseudonyms, scrubbed text, days not times."""
     from dataclasses import asdict
 
     from honkdata.anonymize.run import anonymize_file
@@ -364,6 +409,8 @@ def anonymize(
         return
     found = ", ".join(f"{t} {n:,}" for t, n in report.pii_found.items()) or "none"
     out.print(f"{report.rows_in:,} events -> {report.rows_out:,} written to {out_path}", highlight=False)
+    if report.quarantine:
+        out.print(f"{report.rows_rejected:,} rows quarantined in {report.quarantine}", highlight=False)
     out.print(f"PII found: {found}; pseudonym key {report.key_fingerprint}", highlight=False)
 
 

@@ -2,25 +2,79 @@
 
 import hashlib
 import os
+import re
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from honkdata.errors import HonkdataError
 
 DEFAULT_ROOT = "data/snapshots"
+# A dataset name is one folder of the store: no '/', no '..', nothing hidden.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# What DuckDB's memory_limit takes; checked because the value reaches the database engine.
+_MEMORY_LIMIT = re.compile(r"[0-9]+(\.[0-9]+)? *(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", re.IGNORECASE)
 
 
 def default_root() -> Path:
     return Path(os.environ.get("HONKDATA_ROOT", DEFAULT_ROOT))
 
 
+def _iso_date(value: object) -> object:
+    """A quoted date ("2000-01-01") is still a date; an unquoted one is already a date in YAML."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value  # the date validator names the problem
+    return value
+
+
+def _existing(kind: str, exists: Callable[[Path], bool]) -> AfterValidator:
+    """A path checked on load, so a typo fails before the build reads anything."""
+
+    def check(value: str) -> str:
+        if not exists(Path(value)):
+            raise PydanticCustomError(
+                "path_not_found", "no such {kind}: {path}", {"kind": kind, "path": value}
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _memory_size(value: str) -> str:
+    if not _MEMORY_LIMIT.fullmatch(value):
+        raise PydanticCustomError(
+            "memory_limit", "expected a size such as 1GB, 512MiB or 50%, got {value}", {"value": repr(value)}
+        )
+    return value
+
+
+ConfigDate = Annotated[date, BeforeValidator(_iso_date)]
+ExistingFile = Annotated[str, _existing("file", Path.is_file)]
+ExistingFolder = Annotated[str, _existing("folder", Path.is_dir)]
+MemorySize = Annotated[str, AfterValidator(_memory_size)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Strict types: `k_anonymity: true` must be an error, not k = 1 (an int is still a valid float).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class SourceConfig(_Strict):
@@ -42,8 +96,10 @@ class IngestConfig(_Strict):
     max_line_bytes: int = Field(1_000_000, gt=0)
     max_reject_rate: float = Field(0.05, ge=0, le=1)
     keep_fields: list[str] = []
-    ts_earliest: date = Field(date(2000, 1, 1), description="older timestamps are unreadable (null, counted)")
-    ts_latest: date | None = Field(
+    ts_earliest: ConfigDate = Field(
+        date(2000, 1, 1), description="older timestamps are unreadable (null, counted)"
+    )
+    ts_latest: ConfigDate | None = Field(
         None, description="newer timestamps are unreadable; default one day after the build"
     )
 
@@ -51,6 +107,12 @@ class IngestConfig(_Strict):
 class NormalizeConfig(_Strict):
     min_chars: int = Field(1, ge=1)
     max_chars: int = Field(256, gt=0)
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> "NormalizeConfig":
+        if self.min_chars > self.max_chars:
+            raise ValueError(f"min_chars ({self.min_chars}) must not exceed max_chars ({self.max_chars})")
+        return self
 
 
 class SplitConfig(_Strict):
@@ -97,8 +159,10 @@ class AnonymizeConfig(_Strict):
 
 class LabelsConfig(_Strict):
     weak: bool = Field(True, description="label rows without gold by labeling functions + label model")
-    functions: str | None = Field(None, description="labeling functions YAML; default the shipped one")
-    gazetteers: str | None = Field(
+    functions: ExistingFile | None = Field(
+        None, description="labeling functions YAML; default the shipped one"
+    )
+    gazetteers: ExistingFolder | None = Field(
         None, description="folder of <entity type>.txt lists; default the shipped one"
     )
     human_store: str | None = Field(None, description="imported human labels; default <root>/_labels/<name>")
@@ -148,16 +212,16 @@ class DedupConfig(_Strict):
 
 
 class BuildConfig(_Strict):
-    name: str = Field("music-queries", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = Field("music-queries", pattern=NAME_PATTERN)
     root: str | None = Field(None, description="snapshot store; default $HONKDATA_ROOT or data/snapshots")
     sources: list[SourceConfig] = [SourceConfig(path="data/samples/queries.jsonl")]
     quarantine_dir: str | None = Field(None, description="default <root>/_quarantine")
-    taxonomy: str | None = Field(None, description="taxonomy YAML; default the shipped one")
+    taxonomy: ExistingFile | None = Field(None, description="taxonomy YAML; default the shipped one")
     license: str = "other"
-    catalog: str | None = Field(
+    catalog: ExistingFile | None = Field(
         None, description="music names the scrubber keeps and the entity tagger finds (see honkdata.catalog)"
     )
-    memory_limit: str = Field("1GB", description="DuckDB memory limit for the global aggregations")
+    memory_limit: MemorySize = Field("1GB", description="DuckDB memory limit for the global aggregations")
     ingest: IngestConfig = IngestConfig()
     normalize: NormalizeConfig = NormalizeConfig()
     anonymize: AnonymizeConfig = AnonymizeConfig()
@@ -184,11 +248,66 @@ class BuildConfig(_Strict):
         return hashlib.sha256(orjson.dumps(shaping, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{key}: {first['msg']}{more}"
+def describe_errors(error: ValidationError) -> str:
+    """Every error, each as `key: message`, on one line: a config is fixed in one go."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors()
+    )
+
+
+class _DuplicateKeys(yaml.YAMLError):
+    pass
+
+
+def _mapping_entries(node: yaml.Node) -> Iterator[tuple[str, int, yaml.Node]]:
+    """(key, line, value node) of a mapping, (index, line, item) of a sequence."""
+    if isinstance(node, yaml.MappingNode):
+        yield from ((str(k.value), k.start_mark.line + 1, v) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        yield from ((str(i), v.start_mark.line + 1, v) for i, v in enumerate(node.value))
+
+
+def _duplicate_keys(node: yaml.Node, path: str, seen: set[int]) -> list[str]:
+    """Dotted keys given twice in one mapping, with the line of the repeat."""
+    if id(node) in seen:  # an alias: checked where its anchor is
+        return []
+    seen.add(id(node))
+    found: list[str] = []
+    keys: set[str] = set()
+    for key, line, child in _mapping_entries(node):
+        dotted = f"{path}.{key}" if path else key
+        if key in keys:
+            found.append(f"{dotted} (line {line})")
+        keys.add(key)
+        found += _duplicate_keys(child, dotted, seen)
+    return found
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice: plain YAML keeps the last one silently, so a second
+    `k_anonymity:` further down would quietly override the first."""
+
+    def construct_document(self, node: yaml.Node) -> object:
+        if duplicates := _duplicate_keys(node, "", set()):
+            raise _DuplicateKeys(f"duplicate key {', '.join(duplicates)}")
+        return super().construct_document(node)
+
+
+# YAML 1.1 reads `1e-6` (no dot) as a string, which strict types would then refuse as "not a
+# number"; read it as the float everyone means.
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.load(path.read_text(), Loader=_ConfigLoader) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise HonkdataError(f"config {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise HonkdataError(f"config {path} must be a mapping of keys to values")
+    return data
 
 
 def load_config(path: Path | None = None, **overrides: object) -> BuildConfig:
@@ -197,15 +316,10 @@ def load_config(path: Path | None = None, **overrides: object) -> BuildConfig:
     if path is not None:
         if not Path(path).is_file():
             raise HonkdataError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except yaml.YAMLError as e:
-            raise HonkdataError(f"config {path} is not valid YAML: {str(e).splitlines()[0]}") from None
-        if not isinstance(data, dict):
-            raise HonkdataError(f"config {path} must be a mapping of keys to values")
+        data = _read_yaml(Path(path))
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return BuildConfig.model_validate(data)
     except ValidationError as e:
         where = f"config {path}" if path else "config"
-        raise HonkdataError(f"{where}: {_describe(e)}") from None
+        raise HonkdataError(f"{where}: {describe_errors(e)}") from None

@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from honkdata.errors import HonkdataError
 from honkdata.stage import StageStats
 
 _EVENTS = """
@@ -80,9 +81,14 @@ class ExactDedup:
         # The event table holds raw user ids: it lives only for the build, never in a snapshot.
         self._workdir = workdir
         workdir.mkdir(mode=0o700)
-        self._con = duckdb.connect(str(workdir / "events.duckdb"))
-        self._con.execute(f"SET memory_limit = '{memory_limit}'")
-        self._con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
+        # Settings go in as values, never formatted into SQL: a crafted memory_limit (or a quote in
+        # the path) must not become a statement.
+        settings = {"memory_limit": memory_limit, "temp_directory": str(workdir / "spill")}
+        try:
+            self._con = duckdb.connect(str(workdir / "events.duckdb"), config=settings)
+        except duckdb.Error as e:  # e.g. a limit too small to open the database in
+            reason = str(e).splitlines()[0]
+            raise HonkdataError(f"DuckDB cannot start with memory_limit {memory_limit!r}: {reason}") from None
         self._con.execute("SET preserve_insertion_order = false")
         self._con.execute("SET enable_progress_bar = false")
         self._con.execute(_EVENTS)

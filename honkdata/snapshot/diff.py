@@ -1,9 +1,8 @@
 """What changed between two snapshots: rows added, removed, relabeled, and the label distributions."""
 
-from pathlib import Path
-
 import duckdb
 
+from honkdata.errors import HonkdataError
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 
 _COMPARE = """
@@ -26,18 +25,24 @@ WHERE a.intent IS DISTINCT FROM b.intent ORDER BY b.count DESC, b.id LIMIT ?
 _LABELS = "SELECT coalesce(intent, '(none)'), count(*) FROM read_parquet(?) GROUP BY 1 ORDER BY 2 DESC, 1"
 
 
-def _files(path: Path) -> list[str]:
-    return sorted(str(p) for p in (path / "data").glob("*.parquet"))
+def _files(store: SnapshotStore, ref: SnapshotRef) -> list[str]:
+    """The data files its manifest lists (reading the manifest refuses a broken snapshot)."""
+    splits = store.manifest(ref)["splits"].values()
+    return [str(store.path(ref) / entry["file"]) for entry in splits if entry["file"]]
 
 
 def diff_snapshots(store: SnapshotStore, old: SnapshotRef, new: SnapshotRef, examples: int = 10) -> dict:
-    a, b = _files(store.path(old)), _files(store.path(new))
+    a, b = _files(store, old), _files(store, new)
     con = duckdb.connect()
-    added, removed, kept, relabeled, moved = con.execute(_COMPARE, [a, b]).fetchone()
-    before = dict(con.execute(_LABELS, [a]).fetchall())
-    after = dict(con.execute(_LABELS, [b]).fetchall())
-    sample = con.execute(_RELABELED, [a, b, examples]).fetchall()
-    con.close()
+    try:
+        added, removed, kept, relabeled, moved = con.execute(_COMPARE, [a, b]).fetchone()
+        before = dict(con.execute(_LABELS, [a]).fetchall())
+        after = dict(con.execute(_LABELS, [b]).fetchall())
+        sample = con.execute(_RELABELED, [a, b, examples]).fetchall()
+    except (duckdb.IOException, duckdb.InvalidInputException) as e:  # a data file gone or damaged
+        raise HonkdataError(f"cannot diff {old} and {new}: {str(e).splitlines()[0]}") from None
+    finally:
+        con.close()
     return {
         "old": str(old),
         "new": str(new),

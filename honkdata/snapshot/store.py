@@ -18,12 +18,79 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from honkdata.config import NAME_PATTERN, describe_errors
 from honkdata.errors import HonkdataError
 from honkdata.schema import SNAPSHOT, SPLITS
 
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
 _STAGING_PREFIX = ".staging-"
+
+
+class _Shape(BaseModel):
+    # Strict: a count written as "3" would pass a lax check and then break `snapshots show`.
+    model_config = ConfigDict(strict=True)
+
+
+class _Split(_Shape):
+    rows: int
+    file: str | None = Field(pattern=r"^data/[A-Za-z0-9][A-Za-z0-9._-]*\.parquet$")  # inside the snapshot
+
+
+class _Input(_Shape):
+    path: str
+    format: str
+    kind: str
+    rows_read: int
+    rows_rejected: int
+    rows_repaired: int
+
+
+class _Stage(_Shape):
+    rows_in: int
+    rows_out: int
+    dropped: dict[str, int]
+    notes: dict[str, int] = {}
+    seconds: float
+
+
+class _Cluster(_Shape):
+    text: str
+    variants: list[str]
+
+
+class _Manifest(_Shape):
+    """What the readers of a manifest rely on (list, show, read, the next build); the rest is free."""
+
+    name: str
+    version: int
+    parent_version: int | None
+    created_at: str
+    honkdata_version: str
+    rows: int
+    content_hash: str
+    config_hash: str
+    splits: dict[str, _Split]
+    inputs: list[_Input]
+    stages: dict[str, _Stage]
+    label_distribution: dict[str, dict[str, int]]
+    largest_duplicate_clusters: list[_Cluster] = []
+
+    @field_validator("splits")
+    @classmethod
+    def _every_split(cls, splits: dict[str, _Split]) -> dict[str, _Split]:
+        if missing := [s for s in SPLITS if s not in splits]:
+            raise ValueError(f"no entry for {', '.join(missing)}")
+        return splits
+
+
+class BrokenSnapshotError(HonkdataError):
+    """A published snapshot whose manifest cannot be read or lacks what readers need."""
+
+    def __init__(self, ref: "SnapshotRef", folder: Path, reason: str) -> None:
+        super().__init__(f"{ref} ({folder}) is broken: {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -46,16 +113,21 @@ class SnapshotStore:
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _valid_name(p.name))
 
     def versions(self, name: str) -> list[int]:
+        """Published versions: folders named exactly as `path` names them, holding a manifest."""
         folder = self.root / name
         if not folder.is_dir():
             return []
-        found = (_VERSION_DIR.match(p.name) for p in folder.iterdir())
-        return sorted(
-            int(m.group(1)) for m in found if m and (folder / m.group(0) / "manifest.json").is_file()
-        )
+        # Only the canonical spelling counts ("v00002" is not v2), so a version has one folder.
+        names = (p.name for p in folder.iterdir() if _VERSION_DIR.match(p.name))
+        canonical = (n for n in names if n == version_dir(int(n[1:])))
+        return sorted(int(n[1:]) for n in canonical if (folder / n / "manifest.json").is_file())
+
+    def next_version(self, name: str) -> SnapshotRef:
+        """One past the newest published version; `writer` refuses it if its folder is taken."""
+        return SnapshotRef(name, (self.versions(name) or [0])[-1] + 1)
 
     def path(self, ref: SnapshotRef) -> Path:
         return self.root / ref.name / version_dir(ref.version)
@@ -63,6 +135,7 @@ class SnapshotStore:
     def resolve(self, ref: str) -> SnapshotRef:
         """`name@vN`, `name@N`, `name@latest` or plain `name` (latest)."""
         name, _, version = ref.partition("@")
+        _check_name(name)
         versions = self.versions(name)
         if not versions:
             raise HonkdataError(f"no snapshots named {name!r} under {self.root}")
@@ -82,7 +155,32 @@ class SnapshotStore:
         return SnapshotRef(name, versions[-1]) if versions else None
 
     def manifest(self, ref: SnapshotRef) -> dict:
-        return orjson.loads((self.path(ref) / "manifest.json").read_bytes())
+        """The snapshot's manifest; BrokenSnapshotError saying why if it is unreadable or incomplete."""
+        folder = self.path(ref)
+        try:
+            manifest = orjson.loads((folder / "manifest.json").read_bytes())
+        except OSError as e:
+            raise BrokenSnapshotError(ref, folder, f"cannot read manifest.json: {e.strerror}") from None
+        except orjson.JSONDecodeError as e:
+            raise BrokenSnapshotError(ref, folder, f"manifest.json is not valid JSON ({e})") from None
+        try:
+            _Manifest.model_validate(manifest)
+        except ValidationError as e:
+            raise BrokenSnapshotError(ref, folder, f"manifest.json: {describe_errors(e)}") from None
+        return manifest
+
+    def summaries(self) -> list[dict]:
+        """Every published snapshot, oldest first per name: ref, path, created_at, rows, content_hash,
+        and `broken` (the reason, or None). A broken one is a row of its own, so the rest stay listed."""
+        return [self._summary(SnapshotRef(name, v)) for name in self.names() for v in self.versions(name)]
+
+    def _summary(self, ref: SnapshotRef) -> dict:
+        row = {"ref": str(ref), "path": str(self.path(ref))}
+        try:
+            m = self.manifest(ref)
+        except BrokenSnapshotError as e:
+            return {**row, "created_at": None, "rows": None, "content_hash": None, "broken": e.reason}
+        return {**row, **{k: m[k] for k in ("created_at", "rows", "content_hash")}, "broken": None}
 
     def read(
         self, ref: SnapshotRef, columns: list[str] | None = None, splits: tuple[str, ...] = SPLITS
@@ -96,13 +194,31 @@ class SnapshotStore:
             return SNAPSHOT.empty_table().select(columns or SNAPSHOT.names)
         return pa.concat_tables(tables)
 
+    def clear_stale(self) -> None:
+        """Remove the staging folders of killed builds, of every dataset in the store.
+
+        They may hold a DuckDB work file of pseudonymized events below the release threshold, which
+        must not wait for the next build of that same name. A dataset whose lock is held is being
+        built right now (by us, or by another process) and its own staging is left to that build.
+        """
+        for name in self.names():
+            with open(self.root / name / ".lock", "a+") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                for stale in (self.root / name).glob(f"{_STAGING_PREFIX}*"):
+                    shutil.rmtree(stale, ignore_errors=True)
+
     @contextmanager
     def writer(self, name: str) -> Iterator[tuple[SnapshotRef, Path]]:
         """Hold the dataset's lock and yield (next ref, staging folder); publish on clean exit.
 
         The caller writes everything, manifest.json last, into the staging folder. On any error
-        the staging folder is removed and nothing becomes visible.
+        the staging folder is removed and nothing becomes visible. A folder that already holds
+        the next version's place (not a snapshot: it has no manifest) is an error before any work.
         """
+        _check_name(name)
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / ".lock", "a+") as lock:
@@ -114,7 +230,9 @@ class SnapshotStore:
                 ) from None
             for stale in folder.glob(f"{_STAGING_PREFIX}*"):  # left by killed builds; we hold the lock
                 shutil.rmtree(stale, ignore_errors=True)
-            ref = SnapshotRef(name, (self.versions(name) or [0])[-1] + 1)
+            self.clear_stale()  # the other datasets' (ours is locked, so skipped there)
+            ref = self.next_version(name)
+            _check_free(self.path(ref))  # before the work, not at the rename after it
             staging = folder / f"{_STAGING_PREFIX}{version_dir(ref.version)}-{os.getpid()}"
             staging.mkdir()
             try:
@@ -122,10 +240,38 @@ class SnapshotStore:
                 if not (staging / "manifest.json").is_file():
                     raise HonkdataError("internal error: snapshot has no manifest.json; not published")
                 _fsync_tree(staging)
-                os.rename(staging, self.path(ref))
+                _publish(staging, self.path(ref))
                 _fsync_dir(folder)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+
+
+def _valid_name(name: str) -> bool:
+    return re.fullmatch(NAME_PATTERN, name) is not None
+
+
+def _check_name(name: str) -> None:
+    """A dataset name is one plain folder of the store: a ref must not lead outside it."""
+    if not _valid_name(name):
+        raise HonkdataError(
+            f"bad dataset name {name!r}: letters, digits, '.', '_' and '-' only, starting with a letter "
+            "or digit"
+        )
+
+
+def _check_free(target: Path) -> None:
+    if os.path.lexists(target):
+        raise HonkdataError(
+            f"{target} already exists but is not a snapshot (no manifest.json); move it out of the "
+            "store or remove it, then build again"
+        )
+
+
+def _publish(staging: Path, target: Path) -> None:
+    try:
+        os.rename(staging, target)
+    except OSError as e:  # the folder was taken while we worked
+        raise HonkdataError(f"cannot publish to {target}: {e.strerror}; nothing was published") from None
 
 
 def _fsync_dir(path: Path) -> None:

@@ -185,6 +185,8 @@ def test_shipped_config_uses_the_demo_key_for_the_sample_only(tmp_path, events, 
     result = build(config)
     assert result.manifest["anonymize"]["pseudonym_key_source"] == "demo"
     assert "public demo key" in (result.path / "README.md").read_text()
+    show = runner.invoke(app, ["snapshots", "show", "music-queries@latest", "--root", str(root)])
+    assert show.exit_code == 0 and "pseudonym key: demo" in show.stdout
 
 
 def test_a_source_file_named_after_a_user_id_fails_the_leak_check(tmp_path, make_config):
@@ -208,14 +210,17 @@ def test_curated_sources_with_user_ids_warn_and_their_pii_fails_the_build(tmp_pa
         {"query": "text 415 555 0187 that i'm late", "user_id": "u-0002"},
     ]
     log = write_jsonl(tmp_path / "mine.jsonl", rows)
-    with pytest.raises(HonkdataError, match=r"PHONE in curated rows of mine.jsonl.*allow_pii"):
+    with (
+        pytest.raises(HonkdataError, match=r"PHONE in curated rows of mine.jsonl.*allow_pii"),
+        pytest.warns(HonkdataWarning, match="declared kind: curated"),  # shown with the error, too
+    ):
         build(_curated(log))
     assert SnapshotStore(tmp_path / "store").versions("music-queries") == []
     with pytest.warns(HonkdataWarning, match="mine.jsonl is declared kind: curated, yet 2 of its rows"):
         result = build(_curated(log, allow_pii=True))
     assert any("declared kind: curated" in w for w in result.manifest["warnings"])
     # The CLI shows the warning as one line on stderr.
-    cli = CliRunner().invoke(app, ["build", "-s", str(log), "--root", str(tmp_path / "s2")])
+    cli = CliRunner().invoke(app, ["build", "-s", str(log), "--root", str(tmp_path / "s2"), "--k-anon", "1"])
     assert cli.exit_code == 0  # as a raw log it is a user log: no warning, and scrubbed
     assert "warning" not in cli.stderr
 
