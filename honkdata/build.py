@@ -28,7 +28,7 @@ from honkdata.engine import prefetch
 from honkdata.errors import HonkdataError, HonkdataWarning, recorded_warnings
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
-from honkdata.ingest.sources import Input, resolve_inputs
+from honkdata.ingest.sources import Input, SkippedFile, resolve_inputs
 from honkdata.label.stage import ApplyLabels, weak_labeler
 from honkdata.normalize import Normalize
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
@@ -84,17 +84,25 @@ def _verify(check: LeakCheck, user_logs: set[str], exempt: set[str]) -> Callable
     return verify
 
 
-def resolve_sources(config: BuildConfig) -> tuple[list[Input], set[str]]:
+def resolve_sources(config: BuildConfig) -> tuple[list[Input], set[str], list[SkippedFile]]:
     """The inputs, curated sets first (their gold artist/track names join the scrubber's allow-list
-    before any log), and the curated sources whose rows the leak check lets hold PII."""
-    inputs, exempt = [], set()
+    before any log), the curated sources whose rows the leak check lets hold PII, and the files in
+    source folders that are not data (skipped, listed in the manifest)."""
+    inputs, exempt, skipped = [], set(), []
     for source in config.sources:
-        for found in resolve_inputs([source]):
+        for found in resolve_inputs([source], skipped=skipped):
             inputs.append(found)
             allow = source.allow_pii if source.allow_pii is not None else found.format in PUBLISHED_CORPORA
             if found.kind == "curated" and allow:
                 exempt.add(found.name)
-    return sorted(inputs, key=lambda i: i.kind == "user_log"), exempt
+    if skipped:
+        warnings.warn(
+            f"{len(skipped)} files in source folders are not data and were not read (see the manifest's "
+            "skipped_files)",
+            HonkdataWarning,
+            stacklevel=3,
+        )
+    return sorted(inputs, key=lambda i: i.kind == "user_log"), exempt, skipped
 
 
 def _warn_curated_user_ids(reports: list[dict]) -> None:
@@ -118,7 +126,7 @@ def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildRe
 def _build(
     config: BuildConfig, on_progress: OnProgress | None, warned: Callable[[], list[str]]
 ) -> BuildResult:
-    inputs, exempt = resolve_sources(config)
+    inputs, exempt, skipped = resolve_sources(config)
     user_logs = {i.name for i in inputs if i.kind == "user_log"}
     key = (
         load_key(config.anonymize, [i.path for i in inputs if i.kind == "user_log"])
@@ -185,6 +193,7 @@ def _build(
             "config": config.model_dump(mode="json"),
             "config_hash": config.fingerprint(),
             "inputs": reports,
+            "skipped_files": [{"path": str(f.path), "reason": f.reason} for f in skipped],
             "anonymize": {
                 "pseudonym_key_fingerprint": key.fingerprint if user_logs else None,
                 "pseudonym_key_source": key.source,

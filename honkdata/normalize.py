@@ -1,4 +1,4 @@
-"""Normalize: NFKC, control characters out, whitespace collapsed, a case-folded grouping key."""
+"""Normalize: NFKC, control and format characters out, whitespace collapsed, a case-folded grouping key."""
 
 import re
 from dataclasses import dataclass
@@ -11,13 +11,18 @@ from honkdata.schema import ENTITIES
 from honkdata.stage import StageStats
 
 _SPACES = r"[\s\p{Cc}]+"  # runs of whitespace and control characters (tabs, NUL, ...) become one space
-_INVISIBLE = r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{00AD}]"  # zero-width chars and soft hyphens vanish
+# Format characters (Unicode Cf: zero-width spaces and joiners, soft hyphens, bidi controls, tag
+# characters) are invisible, yet they split "play\u200bx" from "playx" and can make a query of nothing
+# but invisible characters. All vanish, except the zero-width joiners that glue an emoji sequence
+# (a family emoji is man, ZWJ, woman, ZWJ, girl): the first branch keeps a sequence whole.
+_EMOJI = r"\p{So}[\x{FE0F}\x{1F3FB}-\x{1F3FF}]*"  # a symbol, its variation selector and skin tone
+_INVISIBLE = rf"((?:{_EMOJI}\x{{200D}})+{_EMOJI})|\p{{Cf}}"
 _TRAILING_MARKS = r"[\s.!?,;:…]+$"  # "skip!" and "skip" are one query
 
 
 def normalize_text(text: pa.Array) -> pa.Array:
     text = pc.utf8_normalize(text, "NFKC")
-    text = pc.replace_substring_regex(text, _INVISIBLE, "")
+    text = pc.replace_substring_regex(text, _INVISIBLE, r"\1")
     text = pc.replace_substring_regex(text, _SPACES, " ")
     return pc.utf8_trim_whitespace(text)
 

@@ -26,6 +26,13 @@ def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> str:
     return TEST_KEY
 
 
+@pytest.fixture(autouse=True)
+def default_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The store a command uses without --root: never the checkout's data/snapshots."""
+    monkeypatch.setenv("HONKDATA_ROOT", str(tmp_path / "default-root"))
+    return tmp_path / "default-root"
+
+
 @pytest.fixture
 def ctx(tmp_path: Path) -> SourceContext:
     """A reader context whose rejects land in a real quarantine file (tmp_path/q.jsonl)."""

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from honkdata.build import STAGES, build
-from honkdata.errors import HonkdataError
+from honkdata.errors import HonkdataError, HonkdataWarning
 from honkdata.schema import SNAPSHOT
 from honkdata.snapshot.diff import diff_snapshots
 from honkdata.snapshot.store import SnapshotStore
@@ -169,7 +169,7 @@ _BUILD_SCRIPT = """
 import sys
 from honkdata.build import build
 from honkdata.config import load_config
-from honkdata.errors import HonkdataError
+from honkdata.errors import HonkdataError, HonkdataWarning
 try:
     build(load_config(None, sources=[{"path": sys.argv[1]}], root=sys.argv[2], anonymize={"k_anonymity": 1}))
 except HonkdataError as e:
@@ -299,6 +299,11 @@ def test_a_folder_of_logs_is_read_file_by_file(tmp_path, make_config, events):
     write_jsonl(logs / "2026-09" / "a.jsonl", events[:3])
     write_jsonl(logs / "b.jsonl", events[3:])
     (logs / "c.csv").write_text("query,user_id\nplay abba,u1\n")
-    result = build(make_config(logs))
+    (logs / "README.md").write_text("# logs of September\n")  # not data: skipped, listed, warned
+    (logs / "notes.jsonl").write_text('{"note": "not a query log"}\n')
+    with pytest.warns(HonkdataWarning, match="2 files in source folders are not data"):
+        result = build(make_config(logs))
     assert [Path(i["path"]).name for i in result.manifest["inputs"]] == ["a.jsonl", "b.jsonl", "c.csv"]
     assert sum(i["rows_read"] for i in result.manifest["inputs"]) == len(events) + 1
+    skipped = {Path(f["path"]).name: f["reason"] for f in result.manifest["skipped_files"]}
+    assert skipped == {"README.md": "not a data file", "notes.jsonl": "format not recognized"}

@@ -47,3 +47,46 @@ def test_entity_spans_follow_the_text():
     (entity,) = out.column("entities")[0].as_py()
     assert text == "play taylor swift by the pool"
     assert text[entity["start"] : entity["end"]] == entity["text"] == "taylor swift"
+
+
+def test_format_characters_vanish_but_emoji_sequences_stay_whole():
+    family, rainbow_flag, coder = "👨\u200d👩\u200d👧", "🏳\ufe0f\u200d🌈", "👩🏽\u200d💻"
+    raw = [
+        "play \u202etaylor swift\u202c",  # bidi override
+        "\u2066skip\u2069 \u200fnext",  # bidi isolates and marks
+        "play\U000e0020\U000e0041 abba\U000e007f",  # tag characters
+        f"play {family} {rainbow_flag} {coder}",
+        "ta\u200dylor sw\u200cift",  # joiners between letters
+        "\u00adsoft\u2060hyphen\ufeff",
+    ]
+    assert normalize_text(pa.array(raw)).to_pylist() == [
+        "play taylor swift",
+        "skip next",
+        "play abba",
+        f"play {family} {rainbow_flag} {coder}",
+        "taylor swift",
+        "softhyphen",
+    ]
+
+
+def test_queries_of_nothing_but_invisible_characters_are_dropped_as_empty():
+    stats = StageStats("normalize")
+    invisible = ["\u202e\u202c", "\U000e0041\U000e0042", "\u2066\u2069\u200d", "skip"]
+    out = Normalize(NormalizeConfig())(_batch(invisible), stats)
+    assert out.column("text").to_pylist() == ["skip"]
+    assert stats.dropped == {"empty query": 3}
+
+
+def test_entity_spans_follow_the_text_past_invisible_characters():
+    query = "play \u202ebeyon\u200dcé\u202c \U000e0041 on spotify 👨\u200d👩\u200d👧"
+    spans = [
+        {"type": "artist", "start": 5, "end": 15, "text": query[5:15]},
+        {"type": "service", "start": 21, "end": 28, "text": "spotify"},
+    ]
+    out = Normalize(NormalizeConfig())(_batch([query], [spans]), StageStats("n"))
+    text = out.column("text")[0].as_py()
+    assert text == "play beyoncé on spotify 👨\u200d👩\u200d👧"
+    assert [(e["text"], text[e["start"] : e["end"]]) for e in out.column("entities")[0].as_py()] == [
+        ("beyoncé", "beyoncé"),
+        ("spotify", "spotify"),
+    ]

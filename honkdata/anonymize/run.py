@@ -23,7 +23,7 @@ from honkdata.config import BuildConfig, SourceConfig
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.read import check_reject_rate, read_inputs
-from honkdata.ingest.sources import resolve_inputs
+from honkdata.ingest.sources import SkippedFile, resolve_inputs
 from honkdata.normalize import Normalize
 from honkdata.stage import StageStats
 from honkdata.taxonomy import load_taxonomy
@@ -39,6 +39,7 @@ class AnonymizeReport:
     pii_found: dict[str, int]
     key_fingerprint: str
     quarantine: str | None
+    skipped_files: list[str]  # files of an input folder that are not data
 
 
 class _Sink:
@@ -88,7 +89,8 @@ def anonymize_file(config: BuildConfig, source: Path, out: Path, fmt: str = "aut
     Like `honkdata build`: bad rows are quarantined, and above `ingest.max_reject_rate` rejected
     rows (or with no usable row) nothing is written.
     """
-    raw = resolve_inputs([SourceConfig(path=str(source), format=fmt, kind="user_log")])
+    skipped: list[SkippedFile] = []
+    raw = resolve_inputs([SourceConfig(path=str(source), format=fmt, kind="user_log")], skipped=skipped)
     _refuse_overwriting_inputs(out, [source, *(i.path for i in raw)])
     key = load_key(config.anonymize, [i.path for i in raw])
     anonymize = anonymizer(config, key)
@@ -121,4 +123,5 @@ def anonymize_file(config: BuildConfig, source: Path, out: Path, fmt: str = "aut
         pii_found=dict(sorted(found.items())),
         key_fingerprint=key.fingerprint,
         quarantine=str(quarantine.path) if quarantine.rows else None,
+        skipped_files=[f.path for f in skipped],
     )

@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
 from honkdata.ingest.source import SourceContext
-from honkdata.ingest.text import decode_line
+from honkdata.ingest.text import UNREADABLE, decode_line, strip_bom
 from honkdata.ingest.timestamps import parse_timestamps
 from honkdata.schema import RAW_FIELDS, RECORD
 
@@ -36,9 +38,10 @@ def iter_line_chunks(
 ) -> Iterator[tuple[int, bytes]]:
     """Yield (number of the chunk's first line, bytes of whole lines) without holding the file.
 
-    A file that breaks off (a truncated .gz) keeps every whole line read before the break.
+    A UTF-8 byte-order mark (Excel writes one) is dropped. A file that breaks off (a truncated .gz)
+    keeps every whole line read before the break.
     """
-    line, pending, broken = 1, b"", None
+    line, pending, broken, started = 1, b"", None, False
     with open_binary(path) as f:
         while True:
             try:
@@ -50,6 +53,8 @@ def iter_line_chunks(
                 pending += piece
                 continue
             pending += piece
+            if not started:
+                pending, started = strip_bom(pending), True
             cut = pending.rfind(b"\n") + 1 if piece or broken else len(pending)
             if cut:
                 yield line, pending[:cut]
@@ -82,6 +87,7 @@ def json_objects(chunk: bytes, first_line: int, ctx: SourceContext) -> Iterator[
 def iter_json_lines(path: Path, ctx: SourceContext) -> Iterator[tuple[int, dict, str]]:
     for first_line, chunk in iter_line_chunks(path, ctx):
         yield from json_objects(chunk, first_line, ctx)
+        ctx.settle(first_line + chunk.count(b"\n"))  # the caller is done with the chunk's objects
 
 
 def to_record_batch(
@@ -102,7 +108,7 @@ def to_record_batch(
     if ts is None:
         out["ts"] = pa.nulls(n, RECORD.field("ts").type)
     else:
-        out["ts"], invalid = parse_timestamps(ts)
+        out["ts"], invalid = parse_timestamps(ts, ctx.ts_window)
         ctx.ts_invalid += invalid
     out["intent"] = pa.nulls(n, pa.string())
     out["entities"] = pa.nulls(n, RECORD.field("entities").type)
@@ -123,14 +129,18 @@ def _scalar_text(value: object) -> str | None:
 def _usable_line(raw: bytes, line: int, ctx: SourceContext) -> str | None:
     """The decoded line, or None after quarantining it. Blank lines are skipped silently."""
     if len(raw) > ctx.max_line_bytes:
-        ctx.reject(line, f"line longer than {ctx.max_line_bytes} bytes", raw[:4096])
+        ctx.reject(line, f"line longer than {ctx.max_line_bytes} bytes", raw)
         return None
     if b"\x00" in raw:
         ctx.reject(line, "NUL byte in line", raw.replace(b"\x00", b"\\0"))
         return None
-    text, repaired = decode_line(raw)
-    ctx.rows_repaired += repaired
-    return text
+    decoded = decode_line(raw)
+    if not decoded.readable:
+        ctx.reject(line, UNREADABLE, raw)
+        return None
+    if decoded.repaired:
+        ctx.repaired(line)
+    return decoded.text
 
 
 def _parse_jsonl_slowly(chunk: bytes, first_line: int, ctx: SourceContext) -> pa.RecordBatch:
@@ -151,7 +161,7 @@ def _parse_jsonl_slowly(chunk: bytes, first_line: int, ctx: SourceContext) -> pa
 
 def _parse_jsonl_fast(chunk: bytes, first_line: int, ctx: SourceContext) -> pa.RecordBatch | None:
     """Columnar parse of a clean chunk; None when anything needs the careful path."""
-    if len(chunk) > ctx.max_line_bytes and max(map(len, chunk.split(b"\n"))) > ctx.max_line_bytes:
+    if _has_long_line(chunk, ctx.max_line_bytes):
         return None
     if b"\x00" in chunk or b"\n\n" in chunk or chunk.startswith(b"\n"):
         return None
@@ -172,22 +182,38 @@ def _parse_jsonl_fast(chunk: bytes, first_line: int, ctx: SourceContext) -> pa.R
     return to_record_batch(columns, lines, ctx)
 
 
+def _has_long_line(chunk: bytes, max_line_bytes: int) -> bool:
+    return len(chunk) > max_line_bytes and max(map(len, chunk.split(b"\n"))) > max_line_bytes
+
+
 def read_jsonl(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
     for first_line, chunk in iter_line_chunks(path, ctx):
         batch = _parse_jsonl_fast(chunk, first_line, ctx)
-        yield batch if batch is not None else _parse_jsonl_slowly(chunk, first_line, ctx)
+        if batch is None:
+            batch = _parse_jsonl_slowly(chunk, first_line, ctx)
+            ctx.settle(first_line + chunk.count(b"\n"))
+        yield batch
 
 
-def _reject_all(batches: Iterator[pa.RecordBatch], first_line: int, reason: str, ctx: SourceContext) -> None:
-    line = first_line
-    for batch in batches:
-        for row in batch.to_pylist():
-            ctx.reject(line, reason, orjson.dumps(row, default=str).decode())
-            line += 1
+def _reject_rows(batch: pa.RecordBatch, lines: pa.Array, reason: str, ctx: SourceContext) -> None:
+    for line, row in zip(lines.to_pylist(), batch.to_pylist(), strict=True):
+        ctx.reject(line, reason, orjson.dumps(row, default=str).decode())
+
+
+def _with_query(batch: pa.RecordBatch, lines: pa.Array, ctx: SourceContext) -> pa.RecordBatch:
+    """The canonical record of a batch of raw columns; rows without a query are quarantined."""
+    query = batch.column("query")
+    if query.null_count:
+        missing = query.is_null()
+        _reject_rows(batch.filter(missing), lines.filter(missing), "missing query", ctx)
+        batch, lines = batch.filter(query.is_valid()), lines.filter(query.is_valid())
+    names = set(batch.schema.names)
+    return to_record_batch({n: batch.column(n) for n in RAW_FIELDS if n in names}, lines, ctx)
 
 
 class _CleanLines(io.RawIOBase):
-    """A file whose unusable lines (NUL bytes, overlong) are blanked, and bad UTF-8 repaired.
+    """A file whose unusable lines (NUL bytes, overlong, unreadable bytes) are blanked, and whose
+    repairable bytes are repaired.
 
     pyarrow's CSV reader requires valid UTF-8 for the whole stream; this keeps physical line
     numbers intact while quarantining what cannot be parsed.
@@ -202,7 +228,7 @@ class _CleanLines(io.RawIOBase):
         return True
 
     def _clean(self, first_line: int, chunk: bytes) -> bytes:
-        if b"\x00" not in chunk and len(chunk) <= self._ctx.max_line_bytes:
+        if b"\x00" not in chunk and not _has_long_line(chunk, self._ctx.max_line_bytes):
             try:
                 chunk.decode("utf-8")
                 return chunk
@@ -226,6 +252,76 @@ class _CleanLines(io.RawIOBase):
         return n
 
 
+class _CsvLines:
+    """The physical line where each CSV row starts.
+
+    Arrow numbers records, not lines, and a quoted field may span lines: a row's lines are counted
+    from its values (one, plus the newlines in them). A record skipped for its number of columns is
+    known only by Arrow's record number, so it is held until the batch around it is numbered, and
+    quarantined then, at its own line. Blank lines are records too (every field empty), so that
+    every line is counted; they are no rows.
+    """
+
+    def __init__(self, ctx: SourceContext) -> None:
+        self._ctx = ctx
+        self._line = 2  # physical line of the next record; the header is line 1
+        self._record = 2  # Arrow's number of the next record
+        self._skipped: list[tuple[int, str, str]] = []  # (record number, reason, raw text)
+
+    def invalid_row(self, row: pcsv.InvalidRow) -> str:
+        reason = f"expected {row.expected_columns} columns, got {row.actual_columns}"
+        self._skipped.append((row.number, reason, row.text))
+        return "skip"
+
+    def number(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Array]:
+        """The batch without blank lines, and each row's line; quarantines the skipped records in it."""
+        n = batch.num_rows
+        spans = np.ones(n, np.int64)
+        for column in batch.columns:
+            spans += pc.fill_null(pc.count_substring(column, "\n"), 0).to_numpy()
+        starts = self._line + np.concatenate(([0], np.cumsum(spans)))
+        skipped_lines = np.cumsum(self._take_skipped(starts, n))
+        self._line = int(starts[n] + skipped_lines[n])
+        self._ctx.settle(self._line)  # every record before it is a row or quarantined by now
+        lines = pa.array(starts[:n] + skipped_lines[:n], pa.int64())
+        blank = _all_empty(batch)
+        if blank is None:
+            return batch, lines
+        keep = pc.invert(blank)
+        return batch.filter(keep), lines.filter(keep)
+
+    def _take_skipped(self, starts: np.ndarray, n: int) -> np.ndarray:
+        """Lines of the skipped records before each of the n rows (and after the last, at n)."""
+        lines = np.zeros(n + 1, np.int64)
+        taken = total = 0
+        for record, reason, text in self._skipped:
+            before = record - self._record - taken  # rows of this batch before the record
+            if before > n:
+                break
+            self._ctx.reject(int(starts[before]) + total, reason, text)
+            span = text.count("\n") + 1
+            lines[before] += span
+            total += span
+            taken += 1
+        del self._skipped[:taken]
+        self._record += n + taken
+        return lines
+
+    def finish(self) -> None:
+        """Quarantine the skipped records after the last row."""
+        self._take_skipped(np.array([self._line]), 0)
+
+
+def _all_empty(batch: pa.RecordBatch) -> pa.Array | None:
+    """Which rows hold nothing but empty fields (blank lines); None when no row can."""
+    blank = pc.equal(batch.column(0), "")
+    if not pc.any(blank).as_py():
+        return None
+    for column in batch.columns[1:]:
+        blank = pc.and_(blank, pc.equal(column, ""))
+    return blank
+
+
 def read_csv(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
     delimiter = "\t" if path.name.removesuffix(".gz").endswith(".tsv") else ","
     stream = io.BufferedReader(_CleanLines(path, ctx))
@@ -233,42 +329,52 @@ def read_csv(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
     names = next(csv.reader([header], delimiter=delimiter), [])
     if not names:
         return
-
-    def invalid_row(row: pcsv.InvalidRow) -> str:
-        ctx.reject(
-            row.number or 0, f"expected {row.expected_columns} columns, got {row.actual_columns}", row.text
-        )
-        return "skip"
-
+    numbering = _CsvLines(ctx)
     reader = pcsv.open_csv(
         stream,
         read_options=pcsv.ReadOptions(use_threads=False, block_size=CHUNK_BYTES),
-        parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid_row),
+        parse_options=pcsv.ParseOptions(
+            delimiter=delimiter,
+            newlines_in_values=True,
+            ignore_empty_lines=False,
+            invalid_row_handler=numbering.invalid_row,
+        ),
         convert_options=pcsv.ConvertOptions(column_types={name: pa.string() for name in names}),
     )
-    if "query" not in names:
-        _reject_all(iter(reader), 2, "CSV header has no 'query' column", ctx)
-        return
-    yield from _batches_with_lines(reader, ctx, first_line=2)
+    for raw_batch in reader:
+        batch, lines = numbering.number(raw_batch)
+        if "query" not in names:
+            _reject_rows(batch, lines, "CSV header has no 'query' column", ctx)
+        elif batch.num_rows:
+            yield _with_query(batch, lines, ctx)
+    numbering.finish()
 
 
-def _batches_with_lines(
-    batches: Iterator[pa.RecordBatch], ctx: SourceContext, first_line: int
-) -> Iterator[pa.RecordBatch]:
-    """Number rows from `first_line` on and quarantine the rows without a query."""
-    line = first_line
-    for batch in batches:
-        lines = pa.array(range(line, line + batch.num_rows), pa.int64())
-        line += batch.num_rows
-        query = batch.column("query")
-        if query.null_count:
-            for index in query.is_null().to_numpy(zero_copy_only=False).nonzero()[0]:
-                row = {k: str(v) for k, v in batch.slice(index, 1).to_pylist()[0].items()}
-                ctx.reject(int(lines[index].as_py()), "missing query", orjson.dumps(row).decode())
-            keep = query.is_valid()
-            batch, lines = batch.filter(keep), lines.filter(keep)
-        names = set(batch.schema.names)
-        yield to_record_batch({n: batch.column(n) for n in RAW_FIELDS if n in names}, lines, ctx)
+def _is_text(kind: pa.DataType) -> bool:
+    """Types whose values read as text: strings, and numbers (user ids often are, "1999" is a song)."""
+    if pa.types.is_dictionary(kind):
+        return _is_text(kind.value_type)
+    return any(
+        test(kind)
+        for test in (
+            pa.types.is_string,
+            pa.types.is_large_string,
+            pa.types.is_string_view,
+            pa.types.is_integer,
+            pa.types.is_floating,
+            pa.types.is_decimal,
+        )
+    )
+
+
+def _parquet_problem(schema: pa.Schema) -> str | None:
+    """Why no row of a Parquet file can be read, or None."""
+    if "query" not in schema.names:
+        return "Parquet file has no 'query' column"
+    for name in _STRING_FIELDS:
+        if name in schema.names and not _is_text(kind := schema.field(name).type):
+            return f"Parquet column '{name}' is {kind}, not text"
+    return None
 
 
 def read_parquet(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
@@ -277,15 +383,17 @@ def read_parquet(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
     except (pa.ArrowInvalid, OSError) as e:
         ctx.reject(0, f"unreadable Parquet file: {str(e).splitlines()[0]}", b"")
         return
-    names = set(file.schema_arrow.names)
-    columns = [n for n in RAW_FIELDS if n in names]
-    if "query" not in names:
-        _reject_all(
-            file.iter_batches(batch_size=ctx.batch_rows), 1, "Parquet file has no 'query' column", ctx
-        )
-        return
+    problem = _parquet_problem(file.schema_arrow)
+    columns = None if problem else [n for n in RAW_FIELDS if n in file.schema_arrow.names]
+    line = 1
     try:
-        yield from _batches_with_lines(file.iter_batches(batch_size=ctx.batch_rows, columns=columns), ctx, 1)
+        for batch in file.iter_batches(batch_size=ctx.batch_rows, columns=columns):
+            lines = pa.array(range(line, line + batch.num_rows), pa.int64())
+            line += batch.num_rows
+            if problem:
+                _reject_rows(batch, lines, problem, ctx)
+            else:
+                yield _with_query(batch, lines, ctx)
     except (pa.ArrowInvalid, OSError) as e:
         ctx.reject(0, f"unreadable Parquet data: {str(e).splitlines()[0]}", b"")
 

@@ -7,12 +7,14 @@ enforce the reject rate the same way.
 from collections.abc import Callable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from honkdata.config import BuildConfig
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.source import SourceContext
 from honkdata.ingest.sources import Input, fingerprint
+from honkdata.ingest.timestamps import Window
 from honkdata.taxonomy import Taxonomy
 
 OnProgress = Callable[[str, int], None]  # (source name, rows just read)
@@ -27,6 +29,8 @@ def read_inputs(
     on_progress: OnProgress | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream every input's batches, flagged `user_log`; append one report per input when it is done."""
+    # One window for the whole build: its default end is one day after the build starts.
+    window = Window.of(config.ingest.ts_earliest, config.ingest.ts_latest)
     for source in inputs:
         ctx = SourceContext(
             name=source.name,
@@ -34,10 +38,12 @@ def read_inputs(
             on_reject=quarantine.reject,
             batch_rows=config.ingest.batch_rows,
             max_line_bytes=config.ingest.max_line_bytes,
+            ts_window=window,
         )
-        rows = 0
+        rows = with_user_id = 0
         for batch in source.read(ctx):
             rows += batch.num_rows
+            with_user_id += _count_present(batch.column("user_id"))
             if on_progress:
                 on_progress(source.name, batch.num_rows)
             yield batch.append_column("user_log", pa.repeat(source.kind == "user_log", batch.num_rows))
@@ -53,10 +59,16 @@ def read_inputs(
                 "rows_read": rows,
                 "rows_rejected": ctx.rows_rejected,
                 "rows_repaired": ctx.rows_repaired,
+                "rows_with_user_id": with_user_id,
                 "timestamps_unreadable": ctx.ts_invalid,
                 "reject_reasons": dict(sorted(ctx.reasons.items())),
             }
         )
+
+
+def _count_present(values: pa.Array) -> int:
+    """Values that are there: not null, not empty (an empty CSV cell is no user id)."""
+    return pc.sum(pc.greater(pc.utf8_length(values), 0)).as_py() or 0
 
 
 def check_reject_rate(config: BuildConfig, reports: list[dict], quarantine: Quarantine) -> None:

@@ -1,38 +1,82 @@
-"""Byte-level repair: every line becomes text, and we count the lines we had to repair."""
+"""Byte-level repair: every line becomes text, or is marked unreadable when no repair is plausible."""
+
+import re
+from typing import NamedTuple
+
+import ftfy  # also registers the "sloppy-windows-1252" codec
+from ftfy.badness import is_bad
+
+UNREADABLE = "bytes are not UTF-8 and no repair reads as text"
+
+_BOM = b"\xef\xbb\xbf"  # what Excel and Notepad put before UTF-8 text
+
+# The upper half of cp1252, as ftfy's sloppy codec decodes it (undefined bytes become C1 controls).
+_CP1252_HIGH = bytes(range(0x80, 0x100)).decode("sloppy-windows-1252")
+# A multi-byte legacy encoding (GBK, Shift-JIS, EUC-KR, cp1251 ...) read one byte at a time gives
+# runs of these; Latin-script words put at most two of them side by side ("¡É").
+_LEGACY_RUN = re.compile(f"[{re.escape(_CP1252_HIGH)}]{{3,}}")
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
 
 
-def decode_line(raw: bytes) -> tuple[str, bool]:
-    """Decode one line of bytes; returns (text, repaired).
+class Decoded(NamedTuple):
+    text: str
+    repaired: bool = False
+    readable: bool = True  # False: `text` holds U+FFFD where the bytes could not be read
+
+
+def strip_bom(data: bytes) -> bytes:
+    return data[len(_BOM) :] if data.startswith(_BOM) else data
+
+
+def _plausible(text: str) -> bool:
+    return not (is_bad(text) or _C1_CONTROLS.search(text) or _LEGACY_RUN.search(text))
+
+
+def decode_line(raw: bytes) -> Decoded:
+    """Decode one line of bytes.
 
     Real exports are rarely clean UTF-8. Two failures dominate: emoji written as UTF-8-encoded
-    surrogate pairs (CESU-8, as in the Snips 2017 files) and stray cp1252/latin-1 bytes. Both are
-    repaired here, per line, so one bad line never costs the rest of the file.
+    surrogate pairs (CESU-8, as in the Snips 2017 files) and stray cp1252/latin-1 bytes, often beside
+    valid UTF-8 that a one-codec decode would turn into mojibake. Both are repaired here, per line,
+    so one bad line never costs the rest of the file. Bytes of another legacy encoding would only
+    become mojibake: the line is marked unreadable instead.
     """
     try:
-        return raw.decode("utf-8"), False
+        return Decoded(raw.decode("utf-8"))
     except UnicodeDecodeError:
         pass
     try:
         # Re-pair the surrogates through UTF-16; fails if a lone surrogate remains.
         text = raw.decode("utf-8", "surrogatepass")
-        return text.encode("utf-16", "surrogatepass").decode("utf-16"), True
+        return Decoded(text.encode("utf-16", "surrogatepass").decode("utf-16"), repaired=True)
     except UnicodeError:
         pass
-    try:
-        return raw.decode("cp1252"), True
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), True
+    # ftfy undoes the mojibake that reading the valid UTF-8 parts as cp1252 made.
+    text = ftfy.fix_encoding(raw.decode("sloppy-windows-1252"))
+    if _plausible(text):
+        return Decoded(text, repaired=True)
+    return Decoded(raw.decode("utf-8", "replace"), readable=False)
 
 
-def decode_text(data: bytes) -> tuple[str, int]:
-    """Decode a whole document line by line; returns (text, number of repaired lines)."""
+class DecodedText(NamedTuple):
+    text: str
+    repaired: list[int]  # 0-based indexes of the lines that needed a repair
+    unreadable: list[int]  # ... and of those no repair made plausible (U+FFFD in `text`)
+
+
+def decode_text(data: bytes) -> DecodedText:
+    """Decode a whole document line by line."""
+    data = strip_bom(data)
     try:
-        return data.decode("utf-8"), 0
+        return DecodedText(data.decode("utf-8"), [], [])
     except UnicodeDecodeError:
         pass
-    lines, repaired = [], 0
-    for raw in data.split(b"\n"):
-        text, fixed = decode_line(raw)
-        lines.append(text)
-        repaired += fixed
-    return "\n".join(lines), repaired
+    lines, repaired, unreadable = [], [], []
+    for index, raw in enumerate(data.split(b"\n")):
+        decoded = decode_line(raw)
+        lines.append(decoded.text)
+        if decoded.repaired:
+            repaired.append(index)
+        if not decoded.readable:
+            unreadable.append(index)
+    return DecodedText("\n".join(lines), repaired, unreadable)

@@ -244,6 +244,7 @@ def test_anonymize_reads_folders_and_reports_quarantined_rows(tmp_path, events):
     folder = tmp_path / "logs"
     folder.mkdir()
     write_jsonl(folder / "a.jsonl", events)
+    (folder / "README.md").write_text("what these logs are")
     (folder / "b.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events * 5) + "{not json\n")
     out = tmp_path / "out.parquet"
     result = CliRunner().invoke(app, ["anonymize", "--in", str(folder), "--out", str(out), "--json"])
@@ -251,6 +252,7 @@ def test_anonymize_reads_folders_and_reports_quarantined_rows(tmp_path, events):
     report = json.loads(result.stdout)
     assert report["rows_in"] == report["rows_out"] == 36 and report["rows_rejected"] == 1
     assert Path(report["quarantine"]).is_file()
+    assert [Path(p).name for p in report["skipped_files"]] == ["README.md"]
     assert len(pd.read_parquet(out)) == 36
     (folder / "c.jsonl").write_text(json.dumps(events[0]) + "\n" + "{broken\n" * 10)  # 11 of 48: > 5 %
     out.unlink()

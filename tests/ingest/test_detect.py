@@ -65,7 +65,7 @@ def test_only_the_start_of_a_big_file_is_read(tmp_path: Path) -> None:
     path = tmp_path / "huge.jsonl"
     with path.open("wb") as fh:
         fh.write(b'{"query": "play adele", "user_id": "u1"}\n')
-        fh.write(b"\xff" * (4 * PEEK_BYTES))  # never parsed: detection stops at the first object
+        fh.write(b"\xff" * (4 * PEEK_BYTES))  # past the peek: never read
     assert detect_format(path) == "jsonl"
 
 
@@ -97,3 +97,25 @@ def test_unknown_folder_and_missing_path(tmp_path: Path) -> None:
         detect_format(tmp_path)
     with pytest.raises(HonkdataError, match="does not exist"):
         detect_format(tmp_path / "missing.jsonl")
+
+
+def test_an_odd_first_line_is_outvoted_by_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    path.write_text('["query", "user_id"]\n{"query": "play adele", "user_id": "u1"}\n{"query": "skip"}\n')
+    assert detect_format(path) == "jsonl"
+    stray = tmp_path / "slurp.jsonl"
+    stray.write_text('{"query": "x"}\n' + (FIXTURES / "slurp" / "devel.jsonl").read_text())
+    assert detect_format(stray) == "slurp"
+
+
+def test_a_byte_order_mark_does_not_hide_the_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"query": "play adele", "intent": "play_music"}\n')
+    assert detect_format(path) == "labeled-jsonl"
+
+
+def test_no_majority_asks_for_format(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"query": "play adele"}\n{"text": "play adele"}\n')
+    with pytest.raises(HonkdataError, match="pass --format"):
+        detect_format(path)

@@ -206,6 +206,35 @@ def test_bio_token_and_tag_counts_that_disagree_reject_the_line(tmp_path: Path) 
     ]
 
 
+def test_bio_lines_in_another_encoding_are_rejected_and_repairs_counted_once_kept(tmp_path: Path) -> None:
+    (tmp_path / "seq.in").write_bytes(
+        b"play caf\xe9\nplay " + "プレイ".encode("shift_jis") + b"\nplay abba\ncaf\xe9 tango\n"
+    )
+    (tmp_path / "seq.out").write_text("O B-track\nO B-track\nO B-artist\nO\n")
+    (tmp_path / "label").write_text("PlayMusic\n" * 4)
+    result = read("bio", tmp_path)
+    assert [(row["line"], row["query"]) for row in result.rows] == [(1, "play café"), (3, "play abba")]
+    assert [(line, reason) for line, reason, _ in result.rejects] == [
+        (2, "bytes are not UTF-8 and no repair reads as text"),
+        (4, "seq.in and seq.out token counts differ"),
+    ]
+    assert result.ctx.rows_repaired == 1  # line 4 was repaired too, but rejected
+
+
+def test_snips_utterance_in_another_encoding_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "train_PlayMusic.json"
+    path.write_bytes(
+        b'{"PlayMusic": [\n{"data": [{"text": "play adele"}]},\n{"data": [{"text": "play '
+        + "プレイリスト".encode("shift_jis")
+        + b'"}]}\n]}'
+    )
+    result = read("snips", path)
+    assert [row["query"] for row in result.rows] == ["play adele"]
+    assert [(line, reason) for line, reason, _ in result.rejects] == [
+        (2, "bytes are not UTF-8 and no repair reads as text")
+    ]
+
+
 def test_slurp_values_and_intent_repair() -> None:
     result = read("slurp", SLURP)
     row = result.row(14)

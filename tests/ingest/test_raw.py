@@ -68,7 +68,8 @@ def test_jsonl_bad_lines_are_quarantined_and_the_rest_is_kept(tmp_path, ctx):
         (6, "NUL byte in line"),
         (10, "line longer than 1000000 bytes"),
     ]
-    assert len(rejects[-1]["raw"]) <= 2000 and rejects[-1]["raw_chars"] == 4096
+    # The head is kept, and the length of the whole line, not of the head.
+    assert len(rejects[-1]["raw"]) == 2000 and rejects[-1]["raw_chars"] == len(lines[9])
     assert ctx.rows_rejected == 6 and ctx.rows_repaired == 1
 
 
@@ -145,3 +146,133 @@ def test_corrupt_parquet_is_one_reject(tmp_path, ctx, content):
     assert read_all(read_parquet, path, ctx).num_rows == 0
     assert ctx.rows_rejected == 1
     assert quarantined(ctx)[0]["reason"].startswith("unreadable Parquet")
+
+
+def test_csv_with_a_byte_order_mark(tmp_path, ctx):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfquery,user_id\r\nplay abba,u1\r\nskip,u2\r\n")
+    table = read_all(read_csv, path, ctx)
+    assert table.column("query").to_pylist() == ["play abba", "skip"]
+    assert table.column("user_id").to_pylist() == ["u1", "u2"]
+    assert table.column("line").to_pylist() == [2, 3] and ctx.rows_rejected == 0
+
+
+def test_jsonl_with_a_byte_order_mark_on_the_line_by_line_path(tmp_path, ctx):
+    path = tmp_path / "notepad.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"query": "play abba"}\n{"query": "skip"}\n{broken\n')
+    assert read_all(read_jsonl, path, ctx).column("query").to_pylist() == ["play abba", "skip"]
+    assert [(r["line"], r["reason"]) for r in quarantined(ctx)] == [(3, "invalid JSON")]
+
+
+def test_csv_lines_are_physical_after_multiline_fields_blank_lines_and_bad_rows(tmp_path, ctx):
+    path = tmp_path / "a.csv"
+    path.write_text(
+        "query,user_id\n"  # 1
+        '"play\nsomething\nlong",u1\n'  # 2-4
+        "too,many,columns\n"  # 5
+        "\n"  # 6
+        '"a ""quoted""\n\nsong",u2\n'  # 7-9: a blank line inside a value is part of it
+        '"bad\nrow",x,y\n'  # 10-11
+        "skip,u3\n"  # 12
+        "last,u4,extra\n"  # 13
+    )
+    table = read_all(read_csv, path, ctx)
+    assert table.column("query").to_pylist() == ["play\nsomething\nlong", 'a "quoted"\n\nsong', "skip"]
+    assert table.column("line").to_pylist() == [2, 7, 12]
+    assert [(r["line"], r["reason"]) for r in quarantined(ctx)] == [
+        (5, "expected 2 columns, got 3"),
+        (10, "expected 2 columns, got 3"),
+        (13, "expected 2 columns, got 3"),
+    ]
+
+
+def test_csv_lines_stay_physical_across_batches(tmp_path, ctx, monkeypatch):
+    monkeypatch.setattr("honkdata.ingest.raw.CHUNK_BYTES", 1 << 14)  # many Arrow blocks
+    text, expected, bad, line = ["query,user_id\n"], [], [], 2
+    for i in range(20_000):
+        if i % 500 == 250:  # a blank line, then a bad row spanning two lines
+            text.append('\n"bad\nrow",u,extra\n')
+            bad.append(line + 1)
+            line += 3
+        record = f'"query\n{i}",u{i}\n' if i % 7 == 0 else f"query {i},u{i}\n"
+        text.append(record)
+        expected.append(line)
+        line += record.count("\n")
+    path = tmp_path / "a.csv"
+    path.write_text("".join(text))
+    batches = list(read_csv(path, ctx))
+    assert len(batches) > 10
+    assert pa.Table.from_batches(batches).column("line").to_pylist() == expected
+    assert [r["line"] for r in quarantined(ctx)] == bad
+
+
+def test_csv_bad_rows_are_quarantined_at_their_own_line(tmp_path, ctx):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"query,user_id\nplay abba,u1\ntoo,many,columns\nnul\x00here,u3\n,u4\nskip,u5\n")
+    table = read_all(read_csv, path, ctx)
+    assert table.column("line").to_pylist() == [2, 5, 6]
+    assert [(r["line"], r["reason"]) for r in quarantined(ctx)] == [
+        (4, "NUL byte in line"),
+        (3, "expected 2 columns, got 3"),
+    ]
+
+
+def test_csv_without_query_column_rejects_rows_at_their_lines(tmp_path, ctx):
+    path = tmp_path / "a.csv"
+    path.write_text('text,user\n"play\nabba",u1\n\nskip,u2\n')
+    assert read_all(read_csv, path, ctx).num_rows == 0
+    assert [r["line"] for r in quarantined(ctx)] == [2, 5]
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [
+        ("query", pa.array([["play", "abba"], None])),
+        ("query", pa.array([{"text": "play abba"}, None])),
+        ("query", pa.array([True, None])),
+        ("user_id", pa.array([{"id": 1}, {"id": 2}])),
+    ],
+    ids=["list", "struct", "bool", "struct-user-id"],
+)
+def test_parquet_column_that_is_not_text_quarantines_its_rows(tmp_path, ctx, column, values):
+    data = {"query": ["play abba", "skip"], "user_id": ["u1", "u2"], column: values}
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table(data), path)
+    assert read_all(read_parquet, path, ctx).num_rows == 0
+    rejects = quarantined(ctx)
+    assert [r["line"] for r in rejects] == [1, 2]
+    (reason,) = {r["reason"] for r in rejects}
+    assert reason.startswith(f"Parquet column '{column}' is ") and reason.endswith(", not text")
+
+
+def test_parquet_dictionary_strings_are_text(tmp_path, ctx):
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"query": pa.array(["play abba", "skip"]).dictionary_encode()}), path)
+    assert read_all(read_parquet, path, ctx).column("query").to_pylist() == ["play abba", "skip"]
+
+
+def test_a_rejected_line_is_not_counted_as_repaired(tmp_path, ctx):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"query": "caf\xe9"\n{"user_id": "caf\xe9"}\n{"query": "caf\xe9"}\n')
+    assert read_all(read_jsonl, path, ctx).column("query").to_pylist() == ["café"]
+    assert (ctx.rows_rejected, ctx.rows_repaired) == (2, 1)
+    csv_path = tmp_path / "a.csv"
+    csv_path.write_bytes(b"query,user_id\ncaf\xe9,u1,extra\ncaf\xe9,u2\n")
+    csv_ctx = type(ctx)(name="csv", taxonomy=ctx.taxonomy, on_reject=lambda *_: None)
+    assert read_all(read_csv, csv_path, csv_ctx).num_rows == 1
+    assert (csv_ctx.rows_rejected, csv_ctx.rows_repaired) == (1, 1)
+
+
+def test_bytes_that_no_repair_reads_are_quarantined_not_published_as_mojibake(tmp_path, ctx):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(
+        b'{"query": "caf\xc3\xa9 and caf\xe9"}\n'  # UTF-8 beside a cp1252 byte
+        + '{"query": "プレイリスト"}\n'.encode("shift_jis")
+        + b'{"query": "play abba"}\n'
+    )
+    table = read_all(read_jsonl, path, ctx)
+    assert table.column("query").to_pylist() == ["café and café", "play abba"]
+    assert [(r["line"], r["reason"]) for r in quarantined(ctx)] == [
+        (2, "bytes are not UTF-8 and no repair reads as text")
+    ]
+    assert ctx.rows_repaired == 1

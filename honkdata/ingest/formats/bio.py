@@ -9,12 +9,13 @@ so it stays unique per source.
 
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 
 from honkdata.ingest.formats.annotated import gold_record, to_batches
 from honkdata.ingest.source import SourceContext
-from honkdata.ingest.text import decode_text
+from honkdata.ingest.text import UNREADABLE, decode_text
 from honkdata.taxonomy import GoldSpan
 
 SPLIT_FOLDERS = ("train", "dev", "valid", "validation", "test")
@@ -27,13 +28,18 @@ def bio_folders(path: Path) -> list[Path]:
     return [path / name for name in SPLIT_FOLDERS if (path / name / "seq.in").is_file()]
 
 
-def _lines(path: Path, ctx: SourceContext) -> list[str]:
+class _Lines(NamedTuple):
+    lines: list[str]
+    repaired: set[int]  # 0-based indexes of lines whose bytes needed a repair
+    unreadable: set[int]  # ... and of those no repair could read
+
+
+def _lines(path: Path) -> _Lines:
     if not path.is_file():
-        return []
-    text, repaired = decode_text(path.read_bytes())
-    ctx.rows_repaired += repaired
+        return _Lines([], set(), set())
+    text, repaired, unreadable = decode_text(path.read_bytes())
     lines = [line.rstrip("\r") for line in text.split("\n")]
-    return lines[:-1] if lines and not lines[-1] else lines
+    return _Lines(lines[:-1] if lines and not lines[-1] else lines, set(repaired), set(unreadable))
 
 
 def spans_from_tags(tokens: list[str], tags: list[str]) -> tuple[str, list[GoldSpan]]:
@@ -54,7 +60,8 @@ def spans_from_tags(tokens: list[str], tags: list[str]) -> tuple[str, list[GoldS
 
 def _folder_rows(folder: Path, ctx: SourceContext, offset: int) -> Generator[dict | None, None, int]:
     """Rows of one folder, numbered from offset + 1; returns how many lines it held."""
-    seq_in, seq_out, labels = (_lines(folder / name, ctx) for name in ("seq.in", "seq.out", "label"))
+    files = [_lines(folder / name) for name in ("seq.in", "seq.out", "label")]
+    seq_in, seq_out, labels = (file.lines for file in files)
     counts = (len(seq_in), len(seq_out), len(labels))
     if len(set(counts)) > 1:
         # Lines cannot be paired once one file has more: every line is quarantined, none guessed.
@@ -62,8 +69,15 @@ def _folder_rows(folder: Path, ctx: SourceContext, offset: int) -> Generator[dic
         for i in range(max(counts)):
             ctx.reject(offset + i + 1, reason, seq_in[i] if i < len(seq_in) else "")
         return max(counts)
+    repaired = set().union(*(file.repaired for file in files))
+    unreadable = set().union(*(file.unreadable for file in files))
     for i, (text, tagline, label) in enumerate(zip(seq_in, seq_out, labels, strict=True)):
         line, tokens, tags = offset + i + 1, text.split(), tagline.split()
+        if i in unreadable:
+            ctx.reject(line, UNREADABLE, f"{text}\t{tagline}\t{label}")
+            continue
+        if i in repaired:
+            ctx.repaired(line)
         if len(tokens) != len(tags):
             ctx.reject(line, "seq.in and seq.out token counts differ", f"{text}\t{tagline}")
             continue

@@ -14,7 +14,7 @@ import pyarrow as pa
 from honkdata.ingest.formats.annotated import gold_record, to_batches
 from honkdata.ingest.raw import open_binary
 from honkdata.ingest.source import SourceContext
-from honkdata.ingest.text import decode_text
+from honkdata.ingest.text import UNREADABLE, decode_text
 from honkdata.taxonomy import GoldSpan
 
 
@@ -37,8 +37,7 @@ def _utterance(chunks: object) -> tuple[str, list[GoldSpan]] | None:
 def _file_rows(path: Path, ctx: SourceContext, offset: int) -> Generator[dict | None, None, int]:
     """Rows of one file, numbered from offset + 1; returns the number of utterances it held."""
     with open_binary(path) as fh:
-        text, repaired = decode_text(fh.read())  # a Snips intent file is about 1 MB
-    ctx.rows_repaired += repaired
+        text, repaired, unreadable = decode_text(fh.read())  # a Snips intent file is about 1 MB
     try:
         doc = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -47,6 +46,7 @@ def _file_rows(path: Path, ctx: SourceContext, offset: int) -> Generator[dict | 
     if not isinstance(doc, dict) or not all(isinstance(v, list) for v in doc.values()):
         ctx.reject(0, f"not a Snips intent file: {path.name}", text[: ctx.max_line_bytes])
         return 0
+    ctx.rows_repaired += len(repaired)  # lines of the document: an utterance may span several
     line = offset
     for label, utterances in doc.items():
         for utterance in utterances:
@@ -55,6 +55,9 @@ def _file_rows(path: Path, ctx: SourceContext, offset: int) -> Generator[dict | 
             parsed = _utterance(utterance.get("data") if isinstance(utterance, dict) else None)
             if parsed is None:
                 ctx.reject(line, "malformed utterance", raw)
+                continue
+            if unreadable and "\ufffd" in parsed[0]:  # the bytes no repair could read
+                ctx.reject(line, UNREADABLE, raw)
                 continue
             yield gold_record(ctx, "snips", line, parsed[0], label, parsed[1], raw)
     return line - offset
