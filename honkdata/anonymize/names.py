@@ -3,9 +3,13 @@
 Proper nouns in music queries are mostly artists and titles, so a name is only ever taken from a
 personal context, never from its looks (voice queries are lower case anyway). The context decides,
 not the catalog: "call taylor swift" is a person, "play taylor swift" an artist. Only the weak
-context "this is X" (also a playlist and song shape: "this is america") defers to the allow-list.
+contexts (also playlist and song shapes: "this is america", "the playlist drake made") defer to the
+allow-list. Introductions that song titles share word for word ("i'm yours", "this is me", "i'm
+still standing") take a name only when it is a common given name (`resources/given_names.txt`, from
+the US census) or typed with a capital in an otherwise lower-case query ("this is Ralf"), or when a
+comma and a request follow it ("i'm olivier, play my mix").
 
-A context yields up to three words next to its trigger; the name is the run of those words that
+A context yields up to four words next to its trigger; the name is the run of those words that
 are not common words (pronouns, verbs, music words, kin terms), so "call me maybe" and
 "text mom" yield nothing and "text jenny i'm on my way" yields "jenny".
 """
@@ -13,10 +17,12 @@ are not common words (pronouns, verbs, music words, kin terms), so "call me mayb
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-# A word with inner apostrophes or hyphens ("o'brien"), but not a possessive 's ("jenny's").
-_W = r"[^\W\d_]+(?:['’-](?!s\b)[^\W\d_]+)*"
-_NAME = rf"(?P<name>{_W}(?: {_W}){{0,2}})"
+# A word with inner apostrophes or hyphens ("o'brien"), but not a possessive 's ("jenny's"); or an
+# initial ("marie j. hamanova").
+_W = r"(?:[^\W\d_]\.|[^\W\d_]+(?:['’-](?!s\b)[^\W\d_]+)*)"
+_NAME = rf"(?P<name>{_W}(?: {_W}){{0,3}})"  # "anthony van den oord"
 _NEXT = rf"(?={_NAME})"  # a lookahead: words trimmed off one name stay free for the next trigger
 # Where a command starts: the query start, punctuation, or a filler, conjunction or "want to".
 _START = (
@@ -51,23 +57,52 @@ class Rule:
     trigger: str  # RE2, case-insensitive: true of every text the regex matches, run over whole columns
     leftward: bool  # the name precedes the trigger ("jenny's birthday")
     strong: bool  # False: an allow-listed music name in this context is kept
+    given_name: bool  # the name must start with a given name (`_given_name`): "i'm jenny", not "i'm yours"
 
 
-def _rule(pattern: str, trigger: str, leftward: bool = False, strong: bool = True) -> Rule:
-    return Rule(re.compile(pattern, re.I), trigger, leftward, strong)
+def _rule(
+    pattern: str, trigger: str, leftward: bool = False, strong: bool = True, given_name: bool = False
+) -> Rule:
+    return Rule(re.compile(pattern, re.I), trigger, leftward, strong, given_name)
 
 
 _GIVE = r"(?:call|ring|buzz|bell|text|shout)"
 _INTRODUCE = r"(?:my name is|my name's|the name's|name's|i am called|i'm called)"
 _SENDS = rf"(?:send|share|forward|dedicate|recommend) {_OBJECT}"
 _SHARED = r"(?:shared|sent|gave|showed|recommended|made|played) (?:(?:with|for|to) )?me\b"
+_I_AM = r"(?:i'm|i’m|im|i am|it's|it’s|its|it is|this is)"
+_GREETING = r"\b(?:hi|hey|hello|hiya|yo)[,!]? "
+# The end of an introduction: the end of the query, punctuation, or the request that follows it.
+_INTRO_END = rf"(?=[,.;:!?]|$| (?:{_REQUEST})\b)"
+_MIX = r"(?:mix|mixtape|playlist|song|songs|track|tracks|album|list|tape|tune|tunes|set)"
+_MADE = r"(?:made|sent|shared|recommended|picked|chose|curated|compiled|put together)"
 RULES = (
     _rule(rf"{_START}(?:{_CONTACT}) {_NEXT}", rf"\b(?:{_CONTACT}) "),
-    _rule(rf"{_START}give {_NAME} a {_GIVE}\b", rf"\bgive (?:\S+ ){{1,3}}a {_GIVE}\b"),
-    _rule(rf"{_START}let {_NAME} know\b", r"\blet (?:\S+ ){1,3}know\b"),
+    _rule(rf"{_START}give {_NAME} a {_GIVE}\b", rf"\bgive (?:\S+ ){{1,4}}a {_GIVE}\b"),
+    _rule(rf"{_START}let {_NAME} know\b", r"\blet (?:\S+ ){1,4}know\b"),
     _rule(rf"{_START}{_INTRODUCE} {_NEXT}", rf"\b{_INTRODUCE} "),
     # "this is johnny cash" alone is a playlist; "this is mark, play my mix" an introduction.
     _rule(rf"{_START}this is {_NAME},? (?:{_REQUEST})\b", r"\bthis is ", strong=False),
+    # "i'm olivier, play my mix": the comma and the request make it an introduction, not "i'm alive".
+    _rule(rf"{_START}{_I_AM} {_NAME}, (?:{_REQUEST})\b", rf"\b{_I_AM} [^,]+, ", strong=False),
+    _rule(
+        rf"{_START}{_I_AM} {_NAME} (?:here|speaking|calling)\b",
+        r" (?:here|speaking|calling)\b",
+        given_name=True,  # "it's alex here", not "it's dark in here"
+    ),
+    _rule(rf"{_GREETING}{_I_AM} {_NAME}{_INTRO_END}", rf"{_GREETING}{_I_AM} ", strong=False, given_name=True),
+    # "i'm jenny", "this is mark": given names (or a capitalized name in lower-case text) only; "this
+    # is" takes one word ("this is johnny cash" is a playlist).
+    _rule(
+        rf"{_START}(?:i'm|i’m|im|i am) {_NAME}{_INTRO_END}",
+        r"\bi(?:'|’| a)?m ",
+        strong=False,
+        given_name=True,
+    ),
+    _rule(rf"{_START}this is (?P<name>{_W})[.!?]*$", r"\bthis is \S+$", strong=False, given_name=True),
+    _rule(
+        rf"\b(?:the|that|this) {_MIX} {_NAME} {_MADE}\b", rf"\b{_MIX} (?:\S+ ){{1,4}}{_MADE}\b", strong=False
+    ),
     _rule(
         rf"\b(?:for|to|with|from|and|{_CONTACT}) (?:my|our) (?:best )?(?:{_RELATION}) {_NEXT}",
         rf"\b(?:my|our) (?:best )?(?:{_RELATION}) ",
@@ -95,7 +130,7 @@ _STOP_WORDS = """
     wanna need like love loved hate see look take give gave send sent share shared show showed bring
     play playing played put add start stop skip pause resume repeat shuffle turn set find search hear
     listen sing dance call calling called ring text texting message email dial phone ping remind invite
-    ask thank thanks please pls plz hi hey hello ok okay um uh oh yo sorry
+    ask thank thanks please pls plz hi hey hello ok okay um uh oh yo sorry gonna wanna gotta outta
     im ill id ive dont cant wont youre its thats whats lets i'm i'll i'd i've don't can't won't you're
     it's that's what's
     song songs track tracks music tune tunes album albums playlist playlists mix mixtape radio station
@@ -112,6 +147,16 @@ _STOP_WORDS = """
     way morning night evening afternoon weekend day week time minute minutes hour hours
 """
 STOP = frozenset(_STOP_WORDS.split())
+_GIVEN_NAMES_FILE = Path(__file__).resolve().parents[1] / "resources" / "given_names.txt"
+# Names in the census lists that are everyday words of music queries ("i'm a star", "this is america").
+_WORD_NAMES = """
+    america star sun man queen lady spring summer autumn winter season sunday glory long irish sunny merry
+    gay king angel christian del van na un mi nu
+"""
+GIVEN_NAMES = frozenset(
+    line for line in _GIVEN_NAMES_FILE.read_text(encoding="utf-8").splitlines() if not line.startswith("#")
+) - frozenset(_WORD_NAMES.split())
+_I = frozenset(("i", "i'm", "i’m", "im"))  # always capitalized, so no sign of a proper noun
 
 
 def _words(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -122,6 +167,36 @@ def _is_name_word(word: str) -> bool:
     return len(word) >= 2 and word.lower() not in STOP
 
 
+def _is_initial(word: str, after: str) -> bool:
+    """A middle initial before the rest of a name ("elisabeth e lange", "marie j. hamanova"); "I" and
+    "A" only as capitals before a capitalized name ("Abderrahman I Kempers", not "jenny i love")."""
+    if len(word.rstrip(".")) != 1 or not word[0].isalpha() or not _is_name_word(after):
+        return False
+    return word.lower() not in STOP or (word.isupper() and after[0].isupper())
+
+
+def _name_run(text: str, words: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The leading words that make a name: name words, and initials between two of them."""
+    kept: list[tuple[int, int]] = []
+    for i, (s, e) in enumerate(words):
+        after = text[slice(*words[i + 1])] if i + 1 < len(words) else ""
+        if not (_is_name_word(text[s:e]) or (kept and _is_initial(text[s:e], after))):
+            break
+        kept.append((s, e))
+    return kept
+
+
+def _given_name(text: str, start: int, end: int) -> bool:
+    """A common given name, or a capitalized word in a query that is otherwise lower case, as people
+    type a name ("this is Ralf")."""
+    word = text[start:end]
+    if word.lower() in GIVEN_NAMES:
+        return True
+    rest = re.findall(r"[^\W\d_][\w'’]+", f"{text[:start]} {text[end:]}")
+    others = [w for w in rest if w.lower() not in _I]
+    return word[0].isupper() and word[1:].islower() and any(w.islower() for w in others)
+
+
 def find_persons(text: str, rules: Iterable[Rule] = RULES) -> Iterator[tuple[int, int, bool]]:
     """(start, end, strong) of each name in a personal context; `rules` limits the rules tried to
     those whose trigger the text holds."""
@@ -130,10 +205,6 @@ def find_persons(text: str, rules: Iterable[Rule] = RULES) -> Iterator[tuple[int
             words = _words(text, m.start("name"), m.end("name"))
             if rule.leftward:
                 words.reverse()
-            kept = []
-            for s, e in words:
-                if not _is_name_word(text[s:e]):
-                    break
-                kept.append((s, e))
-            if kept:
+            kept = _name_run(text, words)
+            if kept and (not rule.given_name or _given_name(text, *kept[0])):
                 yield min(s for s, _ in kept), max(e for _, e in kept), rule.strong

@@ -1,9 +1,9 @@
 """PII in query text: detection with music-aware rules, then a placeholder, a mask or a dropped row.
 
 Speed comes from not looking: one RE2 pass over the whole Arrow column (`pc.match_substring_regex`)
-keeps only rows with an "@", a long digit run, a domain, a street word or a personal-context
-trigger; only those few rows go through Python (the regexes and validators of `patterns`, the
-person rules of `names`, `phonenumbers` with the region of the row's locale).
+keeps only rows with an "@", a long digit run, a domain, a street word, a postal code, an address cue
+or a personal-context trigger; only those few rows go through Python (the regexes and validators of
+`patterns`, the person rules of `names`, `phonenumbers` with the region of the row's locale).
 
 Music names survive in two ways: person names are only taken from personal contexts (`names`),
 and an allow-list (catalog entries and gold entities of curated sources) protects an address,
@@ -14,7 +14,7 @@ Emails, cards, IPs and names in strong personal contexts ("call taylor swift") a
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +28,17 @@ from honkdata.catalog import load_catalog
 from honkdata.config import PII_TYPES
 
 ACTIONS = ("placeholder", "mask", "drop")
-_PREFILTER = f"{patterns.PREFILTER}|{names.PREFILTER}"
+# Two passes, not one alternation of both: RE2's automaton for the union is slower than the two.
+_PREFILTERS = (patterns.PREFILTER, names.PREFILTER)
 _ALLOWABLE = frozenset(("ADDRESS", "URL", "PHONE", "HANDLE"))
 # Overlaps go to the more specific detector: the email "jo@gmail.com" is not the domain "gmail.com".
 _PRIORITY = {
     t: i for i, t in enumerate(("EMAIL", "URL", "CARD", "IP", "PHONE", "HANDLE", "ADDRESS", "PERSON"))
 }
 _DEFAULT_REGION = "US"
+_LOOSE = " ,;:"  # what a span cut by another one sheds at its ends
+_PASSES = 3  # scrubbing rounds per row, for what one round uncovers
+_MIN_DIGITS = 6  # fewer digits left: no phone, card or house number left to find
 
 
 def _key(name: str) -> str:
@@ -117,11 +121,16 @@ class PiiScrubber:
         self.allow = allow if allow is not None else AllowList()
 
     def detect(
-        self, text: str, region: str = _DEFAULT_REGION, rules: Iterable[names.Rule] = names.RULES
+        self,
+        text: str,
+        region: str = _DEFAULT_REGION,
+        rules: Iterable[names.Rule] = names.RULES,
+        addresses: bool = True,
     ) -> list[tuple[str, int, int]]:
-        """Non-overlapping (type, start, end) spans, sorted by start; `rules`: the name rules to try."""
+        """Non-overlapping (type, start, end) spans, sorted by start; `rules`: the name rules to try;
+        `addresses`: whether the row could hold an address (its RE2 prefilter)."""
         # Cheap gates: each finder only runs on a row that could hold its type.
-        digits = sum(c.isdigit() for c in text)
+        digits = sum(map(str.isdigit, text))
         found: list[patterns.Span] = []
         if "@" in text or " dot " in text.lower():
             found += patterns.find_emails(text)
@@ -129,13 +138,13 @@ class PiiScrubber:
             found += patterns.find_handles(text)
         if "." in text:
             found += patterns.find_urls(text)
-        if digits >= 13:
+        if digits >= 12:
             found += patterns.find_cards(text)
         if digits >= 4 and ("." in text or ":" in text):
             found += patterns.find_ips(text)
-        if digits >= 8:
+        if digits >= patterns.phone_digits(region):
             found += patterns.find_phones(text, region)
-        if digits:
+        if addresses and digits:
             found += patterns.find_addresses(text)
         # The flag: an allow-listed title around the span may keep it.
         spans = [(t, s, e, t in _ALLOWABLE) for t, s, e in found]
@@ -143,37 +152,33 @@ class PiiScrubber:
         spans = [sp for sp in spans if not (sp[3] and self.allow.covers(text, sp[1], sp[2]))]
         kept: list[tuple[str, int, int]] = []
         for t, s, e, _ in sorted(spans, key=lambda sp: (_PRIORITY[sp[0]], sp[1] - sp[2], sp[1])):
-            if all(e <= ks or ke <= s for _, ks, ke in kept):
-                kept.append((t, s, e))
+            kept += [(t, ps, pe) for ps, pe in _outside(text, s, e, kept)]
         return sorted(kept, key=lambda sp: sp[1])
 
     def __call__(self, text: pa.Array, locale: pa.Array | None = None) -> Scrubbed:
         if isinstance(text, pa.ChunkedArray):
             text = text.combine_chunks()
-        rows = np.flatnonzero(_matches(text, _PREFILTER))
+        rows = np.flatnonzero(np.logical_or.reduce([_matches(text, pattern) for pattern in _PREFILTERS]))
         candidates = text.take(rows)
         texts = candidates.to_pylist()
         locales = locale.take(rows).to_pylist() if locale is not None else [None] * len(rows)
         # Which name rules each row could match, decided in C++ over the column: each row then runs
         # the few Python regexes it needs, not all of them.
-        triggered = np.stack([_matches(candidates, rule.trigger) for rule in names.RULES], axis=1)
+        # (Python lists: iterating numpy rows costs more than the regexes on most rows.)
+        triggered = np.stack([_matches(candidates, rule.trigger) for rule in names.RULES], axis=1).tolist()
+        addresses = _matches(candidates, patterns.ADDRESS_PREFILTER).tolist()
         changed, new_text, dropped = [], [], []
         found: list[tuple[str, str]] = []
         counts: Counter[str] = Counter()
-        for row, value, loc, on in zip(rows, texts, locales, triggered, strict=True):
+        for row, value, loc, on, address in zip(
+            rows.tolist(), texts, locales, triggered, addresses, strict=True
+        ):
             rules = [rule for rule, hit in zip(names.RULES, on, strict=True) if hit]
-            spans = self.detect(value, _region(loc), rules)
+            out, drop, spans = self._scrub_row(value, _region(loc), rules, address)
             if not spans:
                 continue
-            found += [(t, value[s:e]) for t, s, e in spans]
-            counts.update(t for t, _, _ in spans)
-            out, drop = value, False
-            for t, s, e in reversed(spans):  # right to left, so that earlier offsets stay valid
-                action = self.actions[t]
-                if action == "drop":
-                    drop = True
-                else:
-                    out = out[:s] + (f"<{t}>" if action == "placeholder" else _mask(value[s:e])) + out[e:]
+            found += spans
+            counts.update(t for t, _ in spans)
             if out != value:
                 changed.append(row)
                 new_text.append(out)
@@ -185,6 +190,44 @@ class PiiScrubber:
             found=found,
             counts=counts,
         )
+
+    def _scrub_row(
+        self, value: str, region: str, rules: list[names.Rule], addresses: bool
+    ) -> tuple[str, bool, list[tuple[str, str]]]:
+        """The row scrubbed, whether to drop it, and the (type, value) of each find. Scrubbing can
+        uncover more ("… 12 431 7050": a phone stands alone once the address before it is out), and
+        the leak check re-scans what is published: a row with digits left is scrubbed again."""
+        out, found = value, []
+        for _ in range(_PASSES):
+            spans = self.detect(out, region, rules, addresses)
+            found += [(t, out[s:e]) for t, s, e in spans if out[s:e] in value]  # not over a placeholder
+            if any(self.actions[t] == "drop" for t, _, _ in spans):
+                return out, True, found
+            out = self._apply(out, spans)
+            if not spans or sum(map(str.isdigit, out)) < _MIN_DIGITS:
+                break
+        return out, False, found
+
+    def _apply(self, text: str, spans: list[tuple[str, int, int]]) -> str:
+        for t, s, e in reversed(spans):  # right to left, so that earlier offsets stay valid
+            action = self.actions[t]
+            text = text[:s] + (f"<{t}>" if action == "placeholder" else _mask(text[s:e])) + text[e:]
+        return text
+
+
+def _outside(text: str, start: int, end: int, kept: list[tuple[str, int, int]]) -> Iterator[tuple[int, int]]:
+    """The parts of text[start:end] that no kept span covers, trimmed, where they hold a word: an
+    address clause that runs over a card number keeps the address around it."""
+    cuts = sorted((max(s, start), min(e, end)) for _, s, e in kept if s < end and start < e)
+    if not cuts:
+        yield start, end
+        return
+    edges = [start, *(x for cut in cuts for x in cut), end]
+    for s, e in zip(edges[::2], edges[1::2], strict=True):
+        piece = text[s:e]
+        s, e = s + len(piece) - len(piece.lstrip(_LOOSE)), e - len(piece) + len(piece.rstrip(_LOOSE))
+        if any(c.isalnum() for c in text[s:e]):
+            yield s, e
 
 
 def _matches(text: pa.Array, pattern: str) -> np.ndarray:
