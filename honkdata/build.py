@@ -3,8 +3,9 @@
 The build is its list of stages. Per event batch: ingest (readers), `Normalize`, `Anonymize`
 (user logs only); then the `ExactDedup` aggregation; per unique row the release threshold
 (`KAnonymity` or `DPRelease`), `ApplyLabels` (human > gold > weak), `ClusterDuplicates` (near and
-semantic), `AssignSplits` (whole clusters), `MergeClusters`; last, the snapshot writer, whose files
-pass the `LeakCheck` before the manifest makes them a snapshot.
+semantic), `AssignSplits` (whole clusters), `MergeClusters`, `TokenizeAndTag` (tokens and BIO tags of the
+final rows); last, the snapshot writer, whose files pass the `LeakCheck` before the manifest makes
+them a snapshot.
 """
 
 import platform
@@ -31,11 +32,15 @@ from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
 from honkdata.ingest.sources import Input, SkippedFile, resolve_inputs
 from honkdata.label.stage import ApplyLabels, weak_labeler
 from honkdata.normalize import Normalize
+from honkdata.progress import OnStage, StageEvent, StageWatch, input_sizes
+from honkdata.snapshot.freshness import current_snapshot, labels_digest, warn_if_unrelated
+from honkdata.snapshot.invariants import check_invariants
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 from honkdata.snapshot.write import write_snapshot_files
 from honkdata.split import AssignSplits
 from honkdata.stage import StageStats
 from honkdata.taxonomy import load_taxonomy
+from honkdata.tokens import TokenizeAndTag
 
 # Published corpora: public text, free to name anyone, so their rows may hold what looks like PII.
 PUBLISHED_CORPORA = ("snips", "bio", "slurp", "massive", "cpcd")
@@ -49,6 +54,7 @@ STAGES = (
     "near_dedup",
     "split",
     "merge_duplicates",
+    "tokens",
 )
 
 
@@ -57,6 +63,8 @@ class BuildResult:
     ref: SnapshotRef
     path: Path
     manifest: dict
+    # True when nothing was written: `ref` is the latest version, built from the same inputs and config.
+    up_to_date: bool = False
 
 
 def parent_splits(store: SnapshotStore, ref: SnapshotRef | None) -> dict[str, str]:
@@ -84,14 +92,19 @@ def _verify(check: LeakCheck, user_logs: set[str], exempt: set[str]) -> Callable
     return verify
 
 
-def resolve_sources(config: BuildConfig) -> tuple[list[Input], set[str], list[SkippedFile]]:
+def resolve_sources(
+    config: BuildConfig,
+) -> tuple[list[Input], set[str], list[SkippedFile], dict[str, str]]:
     """The inputs, curated sets first (their gold artist/track names join the scrubber's allow-list
-    before any log), the curated sources whose rows the leak check lets hold PII, and the files in
-    source folders that are not data (skipped, listed in the manifest)."""
-    inputs, exempt, skipped = [], set(), []
+    before any log), the curated sources whose rows the leak check lets hold PII, the files in
+    source folders that are not data (skipped, listed in the manifest), and the configured source of
+    each input whose own split is kept (`split: keep`; its files together are one dataset's parts)."""
+    inputs, exempt, skipped, kept = [], set(), [], {}
     for source in config.sources:
         for found in resolve_inputs([source], skipped=skipped):
             inputs.append(found)
+            if source.split == "keep":
+                kept[found.name] = source.name or source.path
             allow = source.allow_pii if source.allow_pii is not None else found.format in PUBLISHED_CORPORA
             if found.kind == "curated" and allow:
                 exempt.add(found.name)
@@ -102,7 +115,7 @@ def resolve_sources(config: BuildConfig) -> tuple[list[Input], set[str], list[Sk
             HonkdataWarning,
             stacklevel=3,
         )
-    return sorted(inputs, key=lambda i: i.kind == "user_log"), exempt, skipped
+    return sorted(inputs, key=lambda i: i.kind == "user_log"), exempt, skipped, kept
 
 
 def _warn_curated_user_ids(reports: list[dict]) -> None:
@@ -117,16 +130,36 @@ def _warn_curated_user_ids(reports: list[dict]) -> None:
             )
 
 
-def build(config: BuildConfig, on_progress: OnProgress | None = None) -> BuildResult:
-    """Run every stage over the configured sources and publish the next version of the dataset."""
+def build(
+    config: BuildConfig,
+    on_progress: OnProgress | None = None,
+    on_stage: OnStage | None = None,
+    force: bool = False,
+) -> BuildResult:
+    """Run every stage over the configured sources and publish the next version of the dataset.
+
+    If the latest version was built from the same inputs (by content), config, human labels and
+    honkdata version, nothing is built or written and the result (`up_to_date`) names that version;
+    `force` builds anyway. `on_progress(source, rows)` hears of every batch read, `on_stage` of every
+    stage's start and end (honkdata.progress).
+    """
     with recorded_warnings() as warned:
-        return _build(config, on_progress, warned)
+        return _build(config, on_progress, warned, StageWatch(on_stage), force)
 
 
 def _build(
-    config: BuildConfig, on_progress: OnProgress | None, warned: Callable[[], list[str]]
+    config: BuildConfig,
+    on_progress: OnProgress | None,
+    warned: Callable[[], list[str]],
+    watch: StageWatch,
+    force: bool,
 ) -> BuildResult:
-    inputs, exempt, skipped = resolve_sources(config)
+    inputs, exempt, skipped, kept = resolve_sources(config)
+    store = SnapshotStore(config.root_path())
+    human = HumanLabelStore(config.human_store_path()).latest()
+    sizes, human_digest = input_sizes(inputs), labels_digest(human)
+    if not force and (current := current_snapshot(store, config, sizes, human_digest, watch)):
+        return BuildResult(current, store.path(current), store.manifest(current), up_to_date=True)
     user_logs = {i.name for i in inputs if i.kind == "user_log"}
     key = (
         load_key(config.anonymize, [i.path for i in inputs if i.kind == "user_log"])
@@ -137,10 +170,8 @@ def _build(
     anonymize = anonymizer(config, key)
     dp = config.anonymize.dp
     release = DPRelease(dp) if dp else KAnonymity(config.anonymize.k_anonymity)
-    human = HumanLabelStore(config.human_store_path()).latest()
     label = ApplyLabels(weak_labeler(config) if config.labels.weak else None, human)
     clusters, merge = ClusterDuplicates(config.dedup), MergeClusters()
-    store = SnapshotStore(config.root_path())
     started = datetime.now(UTC)
     quarantine = Quarantine(config.quarantine_path() / config.name / f"{started:%Y%m%dT%H%M%S}.jsonl")
     stages = {name: StageStats(name) for name in STAGES}
@@ -152,6 +183,7 @@ def _build(
         dedup = ExactDedup(staging / ".work", config.memory_limit)
         reports: list[dict] = []
         loop_start = time.perf_counter()
+        watch.emit(StageEvent("ingest", inputs=sizes))
         try:
             for batch in prefetch(read_inputs(inputs, config, taxonomy, quarantine, reports, on_progress)):
                 stages["ingest"].rows_out += batch.num_rows
@@ -168,21 +200,27 @@ def _build(
         stages["ingest"].drop("quarantined", quarantine.rows)
         check_reject_rate(config, reports, quarantine)
         _warn_curated_user_ids(reports)
+        warn_if_unrelated(store, parent, reports)
+        for streamed in ("ingest", normalize.name, anonymize.name):  # timed batch by batch above
+            watch.finished(stages[streamed])
 
-        with stages["exact_dedup"].timed():
+        with watch.timed(stages["exact_dedup"]):
             caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None
             table = dedup.finish(stages["exact_dedup"], caps)
-        with stages[release.name].timed():
+        with watch.timed(stages[release.name]):
             table = release(table, stages[release.name])
         if table.num_rows == 0:
             raise HonkdataError("no rows left after the release threshold; no snapshot written")
-        split = AssignSplits(config.split, sticky)
+        split = AssignSplits(config.split, sticky, kept)
         for stage in (label, clusters, split):
-            with stages[stage.name].timed():
+            with watch.timed(stages[stage.name]):
                 table = stage(table, stages[stage.name])
         check_split_leaks(table, clusters.pairs)
-        with stages[merge.name].timed():
+        with watch.timed(stages[merge.name]):
             table = merge(table, stages[merge.name])
+        tokens = TokenizeAndTag()  # on the final text and spans, after every stage that changes them
+        with watch.timed(stages[tokens.name]):
+            table = tokens(table, stages[tokens.name])
         manifest = {
             "name": config.name,
             "version": ref.version,
@@ -192,6 +230,8 @@ def _build(
             "python": platform.python_version(),
             "config": config.model_dump(mode="json"),
             "config_hash": config.fingerprint(),
+            # The label spaces: the card's ClassLabel ids are the intents' positions in this order.
+            "taxonomy": {"intents": taxonomy.intents, "entity_types": taxonomy.entity_types},
             "inputs": reports,
             "skipped_files": [{"path": str(f.path), "reason": f.reason} for f in skipped],
             "anonymize": {
@@ -199,12 +239,19 @@ def _build(
                 "pseudonym_key_source": key.source,
                 "release": f"dp(ε={dp.epsilon}, δ={dp.delta})" if dp else f"k-anonymity(k={release.k})",
             },
-            "human_labels": {"store": str(config.human_store_path()), "rows": human.num_rows},
+            "human_labels": {
+                "store": str(config.human_store_path()),
+                "rows": human.num_rows,
+                "sha256": human_digest,
+            },
             "stages": {name: stats.to_dict() for name, stats in stages.items()},
             "largest_duplicate_clusters": merge.largest,
             "quarantine": {"path": str(quarantine.path), "rows": quarantine.rows},
             "warnings": warned(),
         }
         check = LeakCheck(anonymize.pseudonymizer, anonymize.scrubber, anonymize.found)
-        manifest = write_snapshot_files(staging, table, manifest, _verify(check, user_logs, exempt))
+        check_invariants(table, taxonomy.intents)
+        write = StageStats("write", rows_in=table.num_rows, rows_out=table.num_rows)
+        with watch.timed(write):
+            manifest = write_snapshot_files(staging, table, manifest, _verify(check, user_logs, exempt))
     return BuildResult(ref=ref, path=store.path(ref), manifest=manifest)

@@ -89,6 +89,12 @@ class SourceConfig(_Strict):
         description="curated sources: PII the leak check finds in their rows does not fail the build; "
         "default true for published corpora (snips, bio, slurp, massive, cpcd), false otherwise",
     )
+    split: Literal["keep", "resplit"] = Field(
+        "keep",
+        description="keep: a source that comes with its own split (bio folders, Snips train_/validate_ "
+        "files, SLURP files, MASSIVE partition, a labeled-jsonl split field) keeps it, and a part it "
+        "lacks is carved from its train rows; resplit: its rows get the configured ratio split",
+    )
 
 
 class IngestConfig(_Strict):
@@ -310,13 +316,56 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+# The keys that hold paths ('*': every item of a list). In a config file a relative path means
+# relative to the file's folder, so a config works from any directory; overrides (`--source`,
+# `--root`) are relative to the current directory, as on any command line.
+_PATH_KEYS = (
+    "root",
+    "quarantine_dir",
+    "taxonomy",
+    "catalog",
+    "sources.*.path",
+    "anonymize.key_file",
+    "labels.functions",
+    "labels.gazetteers",
+    "labels.human_store",
+    "dedup.semantic.model",
+)
+
+
+def _path_slots(node: object, keys: list[str]) -> Iterator[tuple[dict, str]]:
+    """(mapping, key) of each value at the dotted `keys` under `node` that is there."""
+    key, rest = keys[0], keys[1:]
+    if key == "*":
+        for item in node if isinstance(node, list) else []:
+            yield from _path_slots(item, rest)
+    elif isinstance(node, dict) and key in node:
+        yield from _path_slots(node[key], rest) if rest else [(node, key)]
+
+
+def _rebase(data: dict, folder: Path) -> None:
+    """Join the config file's relative paths to its folder, in place; what is not a string is left
+    for validation to judge."""
+    slots = {
+        (id(node), key): (node, key)
+        for dotted in _PATH_KEYS
+        for node, key in _path_slots(data, dotted.split("."))
+    }
+    for node, key in slots.values():  # a YAML alias (*a) is the same mapping: joined once, not twice
+        if isinstance(node[key], str) and not os.path.isabs(node[key]):
+            # normpath: "configs/../data/x" reads as "data/x" in the manifest and in messages.
+            node[key] = os.path.normpath(folder / node[key])
+
+
 def load_config(path: Path | None = None, **overrides: object) -> BuildConfig:
-    """Load and validate a build config; `overrides` (None values ignored) win over the file."""
+    """Load and validate a build config; `overrides` (None values ignored) win over the file.
+    Relative paths in the file are relative to the file's folder."""
     data: dict = {}
     if path is not None:
         if not Path(path).is_file():
             raise HonkdataError(f"config file not found: {path}")
         data = _read_yaml(Path(path))
+        _rebase(data, Path(path).parent)
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return BuildConfig.model_validate(data)

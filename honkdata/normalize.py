@@ -36,16 +36,19 @@ def realign_entities(normalized: str, entities: list[dict], needles: list[str]) 
 
     `needles` are the entities' own texts normalized the same way as the query. Each is looked up
     in the new text, taking the occurrence nearest its old position, so repeated words
-    ("play play") land on the right one.
+    ("play play") land on the right one; and after the span before it, so that spans stay apart
+    when NFKC moves text ("½ 2" becomes "1⁄2 2": the "2" must not land inside the "1⁄2").
     """
-    kept, lost = [], 0
-    for entity, needle in zip(entities, needles, strict=True):
-        starts = [m.start() for m in re.finditer(re.escape(needle), normalized)] if needle else []
+    kept, lost, after = [], 0, 0
+    for entity, needle in sorted(zip(entities, needles, strict=True), key=lambda pair: pair[0]["start"]):
+        found = re.finditer(re.escape(needle), normalized) if needle else ()
+        starts = [m.start() for m in found if m.start() >= after]
         if not starts:
             lost += 1
             continue
         start = min(starts, key=lambda s: abs(s - entity["start"]))
-        kept.append({**entity, "start": start, "end": start + len(needle), "text": needle})
+        after = start + len(needle)
+        kept.append({**entity, "start": start, "end": after, "text": needle})
     return kept, lost
 
 
@@ -66,21 +69,22 @@ class Normalize:
         stats.drop(f"longer than {self.config.max_chars} chars", pc.sum(too_long).as_py() or 0)
         batch = batch.append_column("text", text).append_column("key", grouping_key(text))
         batch = batch.filter(pc.invert(pc.or_(too_short, too_long)))
-        if batch.column("entities").null_count < batch.num_rows:
-            batch = self._realign(batch, stats)
+        for column in ("entities", "source_entities"):  # mapped and native spans alike
+            if batch.column(column).null_count < batch.num_rows:
+                batch = self._realign(batch, column, stats)
         stats.rows_out += batch.num_rows
         return batch
 
-    def _realign(self, batch: pa.RecordBatch, stats: StageStats) -> pa.RecordBatch:
+    def _realign(self, batch: pa.RecordBatch, column: str, stats: StageStats) -> pa.RecordBatch:
         queries = batch.column("query").to_pylist()
         texts = batch.column("text").to_pylist()
-        entities = batch.column("entities").to_pylist()
+        entities = batch.column(column).to_pylist()
         moved = [i for i, spans in enumerate(entities) if spans and queries[i] != texts[i]]
         raw_needles = [queries[i][e["start"] : e["end"]] for i in moved for e in entities[i]]
         needles = iter(normalize_text(pa.array(raw_needles, pa.string())).to_pylist())
         for i in moved:
             own = [next(needles) for _ in entities[i]]
             entities[i], lost = realign_entities(texts[i], entities[i], own)
-            stats.note("entities lost in normalization", lost)
-        index = batch.schema.get_field_index("entities")
-        return batch.set_column(index, "entities", pa.array(entities, ENTITIES))
+            stats.note(f"{column} lost in normalization", lost)
+        index = batch.schema.get_field_index(column)
+        return batch.set_column(index, column, pa.array(entities, ENTITIES))

@@ -307,3 +307,177 @@ def test_a_folder_of_logs_is_read_file_by_file(tmp_path, make_config, events):
     assert sum(i["rows_read"] for i in result.manifest["inputs"]) == len(events) + 1
     skipped = {Path(f["path"]).name: f["reason"] for f in result.manifest["skipped_files"]}
     assert skipped == {"README.md": "not a data file", "notes.jsonl": "format not recognized"}
+
+
+PUBLIC = Path(__file__).parent / "fixtures" / "public"
+SNIPS_GOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "public" / "snips-goo"
+
+
+def _in_part(rows: pd.DataFrame, part: str) -> pd.Series:
+    """Per row: did one of its sources put it in `part`?"""
+    return rows["sources"].map(lambda sources: any(s["split"] == part for s in sources))
+
+
+def _ids_of(sentences_file: Path) -> set[str]:
+    """The row ids of a bio part's sentences (a hash of the normalized key, as exact dedup makes them)."""
+    import hashlib
+
+    from honkdata.normalize import grouping_key, normalize_text
+
+    text = normalize_text(pa.array(sentences_file.read_text().splitlines()))
+    return {hashlib.md5(k.encode()).hexdigest()[:16] for k in grouping_key(text).to_pylist()}
+
+
+@pytest.mark.skipif(not SNIPS_GOO.is_dir(), reason="../shared/data/public/snips-goo is not here")
+def test_the_standard_snips_split_keeps_its_test_and_dev_sentences(tmp_path, make_config):
+    exact = build(make_config(SNIPS_GOO, dedup={"near": {"enabled": False}}, root=str(tmp_path / "a")))
+    rows = _all_rows(exact.path).set_index("id")
+    test, dev = _ids_of(SNIPS_GOO / "test" / "seq.in"), _ids_of(SNIPS_GOO / "dev" / "seq.in")
+    assert len(test) == 699 and len(dev) == 695  # 700 sentences each, a few repeated
+    assert (rows.loc[sorted(test), "split"] == "test").all()
+    assert (rows.loc[sorted(dev - test), "split"] == "validation").all()  # one dev sentence is also in test
+    assert exact.manifest["splits"]["test"]["rows"] == 699
+    assert exact.manifest["splits"]["validation"]["rows"] == 694
+    notes = exact.manifest["stages"]["split"]["notes"]
+    assert (
+        exact.manifest["splits"]["train"]["rows"] == 12_820
+    )  # 12,859 queries, 39 of them also in dev or test
+    moves = (notes["moved train->test"], notes["moved train->validation"], notes["moved validation->test"])
+    assert moves == (25, 14, 1)
+    assert not [n for n in notes if n.startswith("rows carved")]  # it has all three parts
+    # With near-duplicate merging, whole clusters follow their most protected member.
+    merged = _all_rows(build(make_config(SNIPS_GOO, root=str(tmp_path / "b"))).path)
+    assert set(merged.loc[_in_part(merged, "test"), "split"]) == {"test"}
+    assert set(merged.loc[_in_part(merged, "validation") & ~_in_part(merged, "test"), "split"]) == {
+        "validation"
+    }
+
+
+def test_bio_folders_keep_their_split_and_a_missing_part_is_carved(make_config):
+    result = build(make_config(PUBLIC / "bio"))  # train/ and test/, no dev/
+    rows = _all_rows(result.path).set_index("id")
+    assert (rows.loc[sorted(_ids_of(PUBLIC / "bio" / "test" / "seq.in")), "split"] == "test").all()
+    assert result.manifest["splits"]["test"]["rows"] == 10
+    validation = rows[rows["split"] == "validation"]
+    assert len(validation) == result.manifest["stages"]["split"]["notes"]["rows carved to validation"] > 0
+    assert all(_in_part(validation, "train"))
+    assert rows["sources"].map(lambda s: [e["name"] for e in s] == ["bio"]).all()
+
+
+def test_snips_2017_keeps_train_and_validate_and_gets_a_carved_test(tmp_path, make_config):
+    result = build(make_config(PUBLIC / "snips"))
+    rows = _all_rows(result.path)
+    by_split = rows.groupby("split")["source_intent"].agg(set).to_dict()
+    assert by_split["validation"] == {"AddToPlaylist"}  # validate_AddToPlaylist.json, all of it
+    assert result.manifest["splits"]["validation"]["rows"] == 8
+    test = rows[rows["split"] == "test"]
+    notes = result.manifest["stages"]["split"]["notes"]
+    assert notes["rows carved to test"] == len(test) > 0 and "AddToPlaylist" not in by_split["test"]
+    assert all(_in_part(test, "train"))
+    again = build(make_config(PUBLIC / "snips", root=str(tmp_path / "again")))
+    assert again.manifest["content_hash"] == result.manifest["content_hash"]  # carving is deterministic
+
+
+def _variants_log(path: Path, fmt: str, source: Path) -> Path:
+    """A user log asking every query of a public source in other spellings, each more often than the
+    source does, so that the published text is a variant and not the gold query."""
+    from honkdata.ingest.formats import PUBLIC_READERS
+    from honkdata.ingest.source import SourceContext
+    from honkdata.taxonomy import load_taxonomy
+
+    ctx = SourceContext(name="x", taxonomy=load_taxonomy(), on_reject=lambda *args: None)
+    queries = [q for batch in PUBLIC_READERS[fmt](source, ctx) for q in batch.column("query").to_pylist()]
+    variants = [v for q in queries for v in (q.lower().rstrip(".!?"), q.upper() + "!?") for _ in range(3)]
+    return write_jsonl(path, [{"query": v, "user_id": f"u{i % 7}"} for i, v in enumerate(variants)])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "source"),
+    [
+        ("snips", PUBLIC / "snips"),
+        ("bio", PUBLIC / "bio"),
+        ("slurp", PUBLIC / "slurp" / "devel.jsonl"),
+        ("massive", PUBLIC / "massive" / "en-US.jsonl"),
+        ("massive", PUBLIC / "massive" / "fr-FR.jsonl"),
+        ("cpcd", PUBLIC / "cpcd" / "cpcd_v1.dialogs.sample.jsonl"),
+        ("labeled-jsonl", PUBLIC / "labeled" / "queries.jsonl"),
+    ],
+)
+def test_published_spans_hold_their_invariants_for_every_public_format(tmp_path, make_config, fmt, source):
+    import itertools
+
+    from honkdata.taxonomy import load_taxonomy
+
+    result = build(make_config(source, _variants_log(tmp_path / "variants.jsonl", fmt, source)))
+    rows = _all_rows(result.path)
+    assert rows["id"].is_unique and set(rows["intent"].dropna()) <= set(load_taxonomy().intents)
+    for column in ("entities", "source_entities"):
+        for text, found in zip(rows["text"], rows[column], strict=True):
+            spans = sorted(found if found is not None else [], key=lambda s: s["start"])
+            for span in spans:
+                assert 0 <= span["start"] < span["end"] <= len(text), (column, text, span)
+                assert text[span["start"] : span["end"]] == span["text"], (column, text, span)
+            assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(spans)), (column, text)
+
+
+def test_snapshot_rows_keep_the_sources_own_labels(make_config):
+    result = build(make_config(PUBLIC / "snips", PUBLIC / "slurp" / "devel.jsonl", PUBLIC / "cpcd"))
+    rows = _all_rows(result.path).set_index("text")
+    aspro = rows.loc["I need to hear the song Aspro Mavro from Bill Szymczyk on Youtube"]
+    assert (aspro["intent"], aspro["source_intent"]) == ("play_music", "PlayMusic")
+    assert [(e["type"], e["text"]) for e in aspro["source_entities"]] == [
+        ("music_item", "song"),
+        ("track", "Aspro Mavro"),
+        ("artist", "Bill Szymczyk"),
+        ("service", "Youtube"),
+    ]
+    dynamite = rows.loc["play dynamite by acdc"]
+    assert dynamite["source_intent"] == "play_music"
+    assert [e["type"] for e in dynamite["source_entities"]] == ["song_name", "artist_name"]
+    cpcd = rows[rows["sources"].map(lambda s: s[0]["name"] == "cpcd_v1.dialogs.sample.jsonl")]
+    assert len(cpcd) and cpcd["source_intent"].isna().all() and cpcd["source_entities"].isna().all()
+    assert sorted(rows.loc["play dynamite by acdc", "sources"], key=str) == [
+        {"name": "devel.jsonl", "split": "validation"}
+    ]
+
+
+def test_a_query_in_several_official_splits_goes_to_the_most_protected(tmp_path, make_config):
+    def row(query: str, split: str) -> dict:
+        return {"query": query, "intent": "play_music", "split": split}
+
+    queries = [
+        row("play abba", "train"),
+        row("Play ABBA!", "test"),  # the same query in test: test wins
+        row("play taylor swift", "train"),
+        row("play taylor swif", "validation"),  # a near duplicate in validation: the cluster goes there
+        row("play madonna", "dev"),
+        row("play madonna please", "test"),
+        *[row(f"play song number {i}", "train") for i in range(20)],
+    ]
+    result = build(make_config(write_jsonl(tmp_path / "labeled.jsonl", queries)))
+    rows = _all_rows(result.path)
+    rows = rows.set_index(rows["text"].str.lower().str.rstrip("!"))
+    assert rows.loc["play abba", "split"] == "test"
+    # The cluster stands in validation for its validation member, whose text it shows.
+    assert rows.loc["play taylor swif", "split"] == "validation" and "play taylor swift" not in rows.index
+    assert rows.loc["play madonna please", "split"] == "test"
+    assert {s["split"] for s in rows.loc["play abba", "sources"]} == {"train", "test"}
+    notes = result.manifest["stages"]["split"]["notes"]
+    assert (
+        notes["moved train->test"],
+        notes["moved train->validation"],
+        notes["moved validation->test"],
+    ) == (1, 1, 1)
+
+
+def test_resplit_ignores_a_sources_split_and_keep_wins_over_the_parent(make_config):
+    config = make_config(PUBLIC / "bio")
+    config.sources[0].split = "resplit"
+    v1 = build(config)
+    assert "rows kept in their official split" not in v1.manifest["stages"]["split"]["notes"]
+    test = sorted(_ids_of(PUBLIC / "bio" / "test" / "seq.in"))
+    assert (_all_rows(v1.path).set_index("id").loc[test, "split"] != "test").any()
+    v2 = build(make_config(PUBLIC / "bio"))  # keep, the default: the parent does not hold the test part
+    assert (_all_rows(v2.path).set_index("id").loc[test, "split"] == "test").all()
+    notes = v2.manifest["stages"]["split"]["notes"]
+    assert notes["clusters moved from their parent split to an official split"] > 0

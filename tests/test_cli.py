@@ -68,6 +68,7 @@ def test_every_command_has_help():
         ["build", "--help"],
         ["snapshots", "--help"],
         ["snapshots", "diff", "--help"],
+        ["snapshots", "tag", "--help"],
         ["synth", "--help"],
     ):
         result = _invoke(*args)

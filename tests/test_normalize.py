@@ -90,3 +90,22 @@ def test_entity_spans_follow_the_text_past_invisible_characters():
         ("beyoncé", "beyoncé"),
         ("spotify", "spotify"),
     ]
+
+
+def test_native_spans_follow_the_text_and_stay_apart_when_nfkc_moves_it():
+    # NFKC spells "½" as "1⁄2": the rating "2" must land on the "2" after it, not inside the title.
+    query = "rate james bond 003½ 2 points"
+    spans = [
+        {"type": "object_name", "start": 5, "end": 20, "text": "james bond 003½"},
+        {"type": "rating_value", "start": 21, "end": 22, "text": "2"},
+    ]
+    row = {"query": query, "source": "s", "line": 1, "source_entities": spans}
+    out = Normalize(NormalizeConfig())(pa.RecordBatch.from_pylist([row], schema=RECORD), StageStats("n"))
+    text = out.column("text")[0].as_py()
+    moved = out.column("source_entities")[0].as_py()
+    assert text == "rate james bond 0031⁄2 2 points"
+    assert [(e["type"], text[e["start"] : e["end"]]) for e in moved] == [
+        ("object_name", "james bond 0031⁄2"),
+        ("rating_value", "2"),
+    ]
+    assert moved[1]["start"] == moved[0]["end"] + 1

@@ -2,7 +2,7 @@
 
 The aggregation runs in DuckDB over an on-disk table with a memory limit, so it spills instead of
 growing with the input: the event stream is appended batch by batch, and only the unique rows come
-back into memory.
+back into memory. `sources` holds one {name, split} per input and official split the key came with.
 """
 
 import secrets
@@ -19,8 +19,21 @@ from honkdata.stage import StageStats
 _EVENTS = """
 CREATE TABLE events (
     key VARCHAR, text VARCHAR, user_id VARCHAR, day DATE, source VARCHAR, line BIGINT, user_log BOOLEAN,
-    intent VARCHAR, entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[]
+    intent VARCHAR, entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[],
+    source_split VARCHAR, source_intent VARCHAR,
+    source_entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[]
 )
+"""
+
+# Spans of one variant of a key moved onto the displayed variant. Variants of a key differ only in
+# case, which keeps lengths (the key is lower-cased code point by code point), and in trailing
+# marks ("Help!" / "help"): offsets hold as they are up to `bound` (the key's length when the
+# variants differ), and a span is cut there, or dropped when nothing of it is left.
+_ONTO_DISPLAY = """
+CREATE MACRO onto_display(spans, bound, display) AS list_transform(
+    list_filter(spans, lambda x: x.start < least(x."end", bound)),
+    lambda x: struct_pack(type := x.type, start := x.start, "end" := least(x."end", bound),
+                          text := substring(display, x.start + 1, least(x."end", bound) - x.start)))
 """
 
 # Ties break on the text itself so that the same input always gives the same row.
@@ -31,7 +44,9 @@ WITH variants AS (
     SELECT key, first(text ORDER BY n DESC, text) AS text FROM variants GROUP BY key
 ), stats AS (
     SELECT key, count(*) AS count, count(DISTINCT user_id) AS n_users,
-           list(DISTINCT source ORDER BY source) AS sources, bool_or(NOT user_log) AS from_curated,
+           list(DISTINCT struct_pack(name := source, split := source_split)
+                ORDER BY struct_pack(name := source, split := source_split)) AS sources,
+           bool_or(NOT user_log) AS from_curated,
            min(day) AS first_seen, max(day) AS last_seen
     FROM events GROUP BY key
 ), votes AS (
@@ -40,22 +55,26 @@ WITH variants AS (
     SELECT key, first(intent ORDER BY n DESC, intent) AS intent, max(n) AS n_major,
            sum(n) AS n_labeled, count(*) AS n_intents
     FROM votes GROUP BY key
-), spans AS (
-    SELECT e.key, first(e.entities ORDER BY e.text = d.text DESC, e.source, e.line) AS entities
+), labels AS (
+    -- One occurrence of the winning intent, of the displayed variant first: its mapped and native
+    -- labels stay together, so source_intent and source_entities come from one dataset.
+    SELECT e.key, first(struct_pack(
+               entities := e.entities, source_intent := e.source_intent, source_entities := e.source_entities,
+               bound := length(CASE WHEN e.text = d.text THEN e.text ELSE e.key END)::INTEGER
+           ) ORDER BY e.text = d.text DESC, e.source, e.line) AS l
     FROM events e JOIN gold g ON e.key = g.key AND e.intent = g.intent JOIN display d ON d.key = e.key
-    WHERE e.entities IS NOT NULL GROUP BY e.key
+    GROUP BY e.key
 ){capped_cte}
 SELECT substr(md5(s.key), 1, 16) AS id, d.text, g.intent,
-       list_transform(sp.entities, lambda x: struct_pack(
-           type := x.type, start := x.start, "end" := x."end",
-           text := substring(d.text, x.start + 1, x."end" - x.start))) AS entities,
+       onto_display(lb.l.entities, lb.l.bound, d.text) AS entities, lb.l.source_intent,
+       onto_display(lb.l.source_entities, lb.l.bound, d.text) AS source_entities,
        CASE WHEN g.intent IS NOT NULL THEN 'gold' END AS label_source,
        CAST(g.n_major / g.n_labeled AS FLOAT) AS label_confidence,
        s.count, s.n_users, s.sources, s.first_seen, s.last_seen,
        substr(md5(s.key), 1, 16) AS dup_cluster, coalesce(g.n_intents > 1, false) AS label_conflict,
        s.from_curated{capped_columns}
 FROM stats s JOIN display d USING (key) LEFT JOIN gold g USING (key)
-    LEFT JOIN spans sp USING (key){capped_join}
+    LEFT JOIN labels lb USING (key){capped_join}
 ORDER BY id
 """
 
@@ -92,6 +111,7 @@ class ExactDedup:
         self._con.execute("SET preserve_insertion_order = false")
         self._con.execute("SET enable_progress_bar = false")
         self._con.execute(_EVENTS)
+        self._con.execute(_ONTO_DISPLAY)
 
     def add(self, batch: pa.RecordBatch, stats: StageStats) -> None:
         stats.rows_in += batch.num_rows
@@ -106,6 +126,9 @@ class ExactDedup:
                 "user_log": batch.column("user_log"),
                 "intent": batch.column("intent"),
                 "entities": batch.column("entities"),
+                "source_split": batch.column("source_split"),
+                "source_intent": batch.column("source_intent"),
+                "source_entities": batch.column("source_entities"),
             }
         )
         self._con.register("incoming", events)

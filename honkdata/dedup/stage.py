@@ -70,23 +70,29 @@ def check_split_leaks(table: pa.Table, pairs: np.ndarray) -> None:
         raise HonkdataError(f"{crossing} near-duplicate pairs straddle splits; no snapshot written")
 
 
+# Of equally frequent members, one that a source put in the cluster's split itself (`own`) stands
+# for the cluster, so that a benchmark's test part keeps its own sentences, not their train twins.
 _MERGE = """
-WITH ranked AS (
+WITH members AS (
+    SELECT *, coalesce(list_contains(list_transform(sources, lambda s: s.split), split), false) AS own
+    FROM rows
+), ranked AS (
     SELECT *,
-        row_number() OVER (PARTITION BY dup_cluster ORDER BY count DESC, id) AS by_count,
+        row_number() OVER (PARTITION BY dup_cluster ORDER BY count DESC, own DESC, id) AS by_count,
         row_number() OVER (PARTITION BY dup_cluster ORDER BY
             CASE label_source WHEN 'human' THEN 0 WHEN 'gold' THEN 1 WHEN 'model' THEN 2 WHEN 'weak' THEN 3
-            ELSE 4 END, count DESC, id) AS by_label
-    FROM rows
+            ELSE 4 END, count DESC, own DESC, id) AS by_label
+    FROM members
 ), merged AS (
     SELECT dup_cluster, sum(count)::BIGINT AS count, sum(n_users)::BIGINT AS n_users,
            list_sort(list_distinct(flatten(list(sources)))) AS sources,
            min(first_seen) AS first_seen, max(last_seen) AS last_seen, count(*)::BIGINT AS n_variants,
-           list(text ORDER BY count DESC, id) AS variants
-    FROM rows GROUP BY dup_cluster
+           list(text ORDER BY count DESC, own DESC, id) AS variants
+    FROM members GROUP BY dup_cluster
 )
-SELECT r.id, r.text, l.intent, r.entities, l.label_source, l.label_confidence, m.count, m.n_users,
-       m.sources, m.first_seen, m.last_seen, r.dup_cluster, r.split, m.n_variants, m.variants
+SELECT r.id, r.text, l.intent, r.entities, r.source_intent, r.source_entities, l.label_source,
+       l.label_confidence, m.count, m.n_users, m.sources, m.first_seen, m.last_seen, r.dup_cluster, r.split,
+       m.n_variants, m.variants
 FROM ranked r JOIN merged m USING (dup_cluster)
     JOIN ranked l ON l.dup_cluster = r.dup_cluster AND l.by_label = 1
 WHERE r.by_count = 1
@@ -96,8 +102,9 @@ ORDER BY r.id
 
 @dataclass
 class MergeClusters:
-    """Table stage: one row per cluster — its most frequent member's text, everyone's counts, the
-    best label in the cluster (human > gold > model > weak), and `n_variants`."""
+    """Table stage: one row per cluster — its most frequent member's text with that member's spans
+    and native labels (spans hold only in their own text), everyone's counts and sources, the best
+    label in the cluster (human > gold > model > weak), and `n_variants`."""
 
     largest: list[dict] = field(default_factory=list)  # for the manifest: the variants are not lost
     name: str = "merge_duplicates"

@@ -114,6 +114,8 @@ def to_record_batch(
     out["entities"] = pa.nulls(n, RECORD.field("entities").type)
     out["source"] = pa.array([ctx.name] * n, pa.string())
     out["line"] = lines.cast(pa.int64())
+    for name in ("source_split", "source_intent", "source_entities"):  # public formats only
+        out[name] = pa.nulls(n, RECORD.field(name).type)
     return pa.RecordBatch.from_pydict(out, schema=RECORD)
 
 

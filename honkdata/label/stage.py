@@ -20,6 +20,11 @@ from honkdata.resources import shipped_config
 from honkdata.schema import ENTITIES
 from honkdata.stage import StageStats
 
+# Counters the dataset card reads: how often the weak label model agrees with gold on rows that have
+# both (its measured accuracy on this snapshot's own labeled rows).
+WEAK_CHECKED = "weak labels checked against gold or human"
+WEAK_AGREED = "weak labels agreeing with gold or human"
+
 
 def weak_labeler(config: BuildConfig) -> WeakLabeler:
     """The labeling functions and gazetteers a build config names (the shipped ones by default)."""
@@ -51,7 +56,7 @@ class ApplyLabels:
     def __call__(self, table: pa.Table, stats: StageStats) -> pa.Table:
         stats.rows_in += table.num_rows
         if self.weak is not None and table.num_rows:
-            table = self._weak(table)
+            table = self._weak(table, stats)
         if self.human.num_rows:
             table = self._human(table)
         for count in pc.value_counts(table.column("label_source").drop_null()).to_pylist():
@@ -60,10 +65,14 @@ class ApplyLabels:
         stats.rows_out += table.num_rows
         return table
 
-    def _weak(self, table: pa.Table) -> pa.Table:
+    def _weak(self, table: pa.Table, stats: StageStats) -> pa.Table:
         self.weak.gazetteer.add(gold_names(table))
         weak = self.weak.label(table.column("text").combine_chunks())
         labeled = pc.is_valid(table.column("label_source"))
+        checked = pc.and_(labeled, pc.is_valid(weak.intent))
+        stats.note(WEAK_CHECKED, pc.sum(checked).as_py() or 0)
+        agreed = pc.and_(checked, pc.equal(weak.intent, table.column("intent")))
+        stats.note(WEAK_AGREED, pc.sum(pc.fill_null(agreed, False)).as_py() or 0)
         takes = pc.and_(pc.invert(labeled), pc.is_valid(weak.intent))
         confidence = pc.if_else(takes, weak.confidence, table.column("label_confidence"))
         table = _set(table, "intent", pc.if_else(takes, weak.intent, table.column("intent")))

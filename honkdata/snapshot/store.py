@@ -4,6 +4,9 @@ A snapshot exists once its folder is visible, and its folder becomes visible (at
 rename) only after manifest.json is written inside it, so a killed build leaves nothing a reader
 can see. One build per dataset name at a time, enforced by an advisory lock the OS releases when
 the process dies, so a crashed build never blocks the next one.
+
+Tags (`prod`, `paper-2026`) name versions: `<root>/<name>/tags.json`, replaced whole (os.replace),
+so a reader sees the old tags or the new ones, never half a file. `name@TAG` resolves like `name@vN`.
 """
 
 import fcntl
@@ -26,6 +29,10 @@ from honkdata.schema import SNAPSHOT, SPLITS
 
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
 _STAGING_PREFIX = ".staging-"
+_TAGS = "tags.json"
+# What a ref may say after the '@' to mean a version (or the latest); a tag must not look like it.
+_VERSION_REF = re.compile(r"v?(\d+)")
+_LIKE_A_VERSION = re.compile(r"(?i)v?\d+|latest")
 
 
 class _Shape(BaseModel):
@@ -133,7 +140,7 @@ class SnapshotStore:
         return self.root / ref.name / version_dir(ref.version)
 
     def resolve(self, ref: str) -> SnapshotRef:
-        """`name@vN`, `name@N`, `name@latest` or plain `name` (latest)."""
+        """`name@vN`, `name@N`, `name@latest`, `name@TAG` or plain `name` (latest)."""
         name, _, version = ref.partition("@")
         _check_name(name)
         versions = self.versions(name)
@@ -141,14 +148,52 @@ class SnapshotStore:
             raise HonkdataError(f"no snapshots named {name!r} under {self.root}")
         if version in ("", "latest"):
             return SnapshotRef(name, versions[-1])
-        match = re.fullmatch(r"v?(\d+)", version)
-        if not match:
-            raise HonkdataError(f"bad snapshot reference {ref!r}: expected name@vN or name@latest")
-        if int(match.group(1)) not in versions:
-            raise HonkdataError(
-                f"{name} has no version {version} (versions: {', '.join(map(str, versions))})"
+        if match := _VERSION_REF.fullmatch(version):
+            return self._published(SnapshotRef(name, int(match.group(1))), versions, f"version {version}")
+        if not _valid_name(version):
+            raise HonkdataError(f"bad snapshot reference {ref!r}: expected name@vN, name@latest or name@TAG")
+        tags = self.tags(name)
+        if version not in tags:
+            known = f"tags: {', '.join(sorted(tags))}" if tags else "no tags"
+            raise HonkdataError(f"{name} has no version or tag {version!r} ({known})")
+        return self._published(SnapshotRef(name, tags[version]), versions, f"version v{tags[version]}")
+
+    def _published(self, ref: SnapshotRef, versions: list[int], asked: str) -> SnapshotRef:
+        if ref.version not in versions:
+            raise HonkdataError(f"{ref.name} has no {asked} (versions: {', '.join(map(str, versions))})")
+        return ref
+
+    def tags(self, name: str) -> dict[str, int]:
+        """tag -> version of a dataset; empty without tags."""
+        path = self.root / name / _TAGS
+        try:
+            tags = orjson.loads(path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except (OSError, orjson.JSONDecodeError) as e:
+            raise HonkdataError(f"cannot read the tags of {name} ({path}): {e}") from None
+        if not isinstance(tags, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in tags.values()
+        ):
+            raise HonkdataError(f"{path} is not a mapping of tag names to version numbers")
+        return tags
+
+    def tag(self, ref: SnapshotRef, tag: str) -> SnapshotRef | None:
+        """Point `tag` at `ref` (a published version); returns the version it named before, if any.
+
+        Taggers of one dataset take turns on their own lock, not the build's: tagging must not wait
+        for a build to finish."""
+        _check_tag(tag)
+        self._published(ref, self.versions(ref.name), f"version v{ref.version}")
+        folder = self.root / ref.name
+        with open(folder / ".tags.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            tags = self.tags(ref.name)
+            previous = tags.get(tag)
+            _replace_file(
+                folder / _TAGS, orjson.dumps({**tags, tag: ref.version}, option=orjson.OPT_SORT_KEYS)
             )
-        return SnapshotRef(name, int(match.group(1)))
+        return SnapshotRef(ref.name, previous) if previous is not None else None
 
     def latest(self, name: str) -> SnapshotRef | None:
         versions = self.versions(name)
@@ -170,12 +215,22 @@ class SnapshotStore:
         return manifest
 
     def summaries(self) -> list[dict]:
-        """Every published snapshot, oldest first per name: ref, path, created_at, rows, content_hash,
-        and `broken` (the reason, or None). A broken one is a row of its own, so the rest stay listed."""
-        return [self._summary(SnapshotRef(name, v)) for name in self.names() for v in self.versions(name)]
+        """Every published snapshot, oldest first per name: ref, path, tags, created_at, rows,
+        content_hash, and `broken` (the reason, or None). A broken one is a row of its own, so the rest
+        stay listed."""
+        rows = []
+        for name in self.names():
+            tags = self.tags(name)
+            for version in self.versions(name):
+                named = sorted(t for t, v in tags.items() if v == version)
+                rows.append(self._summary(SnapshotRef(name, version), named))
+        return rows
 
-    def _summary(self, ref: SnapshotRef) -> dict:
-        row = {"ref": str(ref), "path": str(self.path(ref))}
+    def tags_of(self, ref: SnapshotRef) -> list[str]:
+        return sorted(t for t, v in self.tags(ref.name).items() if v == ref.version)
+
+    def _summary(self, ref: SnapshotRef, tags: list[str]) -> dict:
+        row = {"ref": str(ref), "path": str(self.path(ref)), "tags": tags}
         try:
             m = self.manifest(ref)
         except BrokenSnapshotError as e:
@@ -257,6 +312,32 @@ def _check_name(name: str) -> None:
             f"bad dataset name {name!r}: letters, digits, '.', '_' and '-' only, starting with a letter "
             "or digit"
         )
+
+
+def _check_tag(tag: str) -> None:
+    """A tag is a plain word that cannot be read as a version: `q@7` must always mean version 7."""
+    if not _valid_name(tag) or _LIKE_A_VERSION.fullmatch(tag):
+        raise HonkdataError(
+            f"bad tag {tag!r}: letters, digits, '.', '_' and '-', starting with a letter or digit, and "
+            "not a version (latest, vN, N)"
+        )
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all: a temporary file in the same folder, synced, renamed over it.
+    The caller holds a lock, so the temporary name is its own. Mode 0o666 less the umask, like the
+    snapshots beside it (mkstemp's 0o600 would hide the tags from the store's other readers)."""
+    tmp = path.with_name(f".{path.name}-{os.getpid()}.tmp")
+    try:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666), "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def _check_free(target: Path) -> None:

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from honkdata.schema import SNAPSHOT, SPLITS
-from honkdata.snapshot.card import data_file, dataset_card
+from honkdata.snapshot.card import data_file, dataset_card, snapshot_features
 
 
 def file_sha256(path: Path) -> str:
@@ -43,6 +43,29 @@ def distribution(table: pa.Table, column: str) -> dict[str, int]:
     return dict(sorted(((c["values"], c["counts"]) for c in counts), key=lambda kv: (-kv[1], kv[0])))
 
 
+def source_distribution(table: pa.Table) -> dict[str, int]:
+    """Rows per input name; a row in two splits of one source ({name, split} twice) counts once."""
+    sources = table.column("sources").combine_chunks()
+    names = pc.struct_field(pc.list_flatten(sources), "name")
+    entries = pa.table({"row": pc.list_parent_indices(sources), "name": names})
+    return distribution(entries.group_by(["row", "name"]).aggregate([]), "name")
+
+
+def _write_split(staging: Path, split: str, rows: pa.Table) -> dict:
+    """One split's Parquet file and its manifest entry."""
+    if rows.num_rows == 0:  # datasets cannot load an empty split, so a tiny dataset has no file for it
+        return {"rows": 0, "file": None, "sha256": None, "bytes": 0, "arrow_bytes": 0}
+    path = staging / data_file(split)
+    pq.write_table(rows, path, compression="zstd", row_group_size=256_000)
+    return {
+        "rows": rows.num_rows,
+        "file": data_file(split),
+        "sha256": file_sha256(path),
+        "bytes": path.stat().st_size,
+        "arrow_bytes": rows.nbytes,
+    }
+
+
 def write_snapshot_files(
     staging: Path, table: pa.Table, manifest: dict, verify: Callable[[Path, bytes], None] | None = None
 ) -> dict:
@@ -53,30 +76,19 @@ def write_snapshot_files(
     """
     (staging / "data").mkdir()
     table = table.select(SNAPSHOT.names).cast(SNAPSHOT)
+    # Intents outside the taxonomy never get here: the build's invariants check refuses them.
+    features = snapshot_features(SNAPSHOT, manifest["taxonomy"]["intents"])
     splits = {split: table.filter(pc.equal(table.column("split"), split)) for split in SPLITS}
-    manifest["splits"] = {}
-    for split, rows in splits.items():
-        # datasets cannot load an empty split, so a tiny dataset simply has no file for it.
-        if rows.num_rows == 0:
-            manifest["splits"][split] = {"rows": 0, "file": None, "sha256": None}
-            continue
-        path = staging / data_file(split)
-        pq.write_table(rows, path, compression="zstd", row_group_size=256_000)
-        manifest["splits"][split] = {
-            "rows": rows.num_rows,
-            "file": data_file(split),
-            "sha256": file_sha256(path),
-        }
+    manifest["splits"] = {split: _write_split(staging, split, rows) for split, rows in splits.items()}
     manifest["rows"] = table.num_rows
     manifest["label_distribution"] = {
         "all": distribution(table, "intent"),
         **{split: distribution(rows, "intent") for split, rows in splits.items()},
     }
     manifest["label_source_distribution"] = distribution(table, "label_source")
-    manifest["source_distribution"] = distribution(table, "sources")
+    manifest["source_distribution"] = source_distribution(table)
     manifest["content_hash"] = content_hash(splits)
-    card = dataset_card(manifest["name"], manifest["version"], SNAPSHOT, manifest)
-    (staging / "README.md").write_text(card)
+    (staging / "README.md").write_text(dataset_card(manifest, features))
     manifest_bytes = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
     if verify is not None:
         verify(staging, manifest_bytes)

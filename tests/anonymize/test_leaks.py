@@ -14,15 +14,16 @@ def _check(found: set[tuple[str, str]], raw_ids: list[str] = ()) -> LeakCheck:
 
 
 def test_found_values_match_whole_words_only():
-    check = _check({("ADDRESS", "90s indie pl"), ("EMAIL", "a.b@example.com")})
-    assert check.scan_text("play my 90s indie playlist") == {}
-    assert check.scan_text("add it to the 90s indie pl") == {"ADDRESS": 1}
+    check = _check({("URL", "indie.pl"), ("EMAIL", "a.b@example.com")})
+    assert check.scan_text("play my indie.playlist") == {}
+    assert check.scan_text("add it to indie.pl") == {"URL": 1}
     assert check.scan_text("mail A.B@example.com now") == {"EMAIL": 1}
 
 
-def test_person_names_are_not_matched_out_of_context():
-    check = _check({("PERSON", "mark")})
+def test_names_and_streets_are_not_matched_out_of_context():
+    check = _check({("PERSON", "mark"), ("ADDRESS", "157 riverside avenue")})
     assert check.scan_text("play mark ronson") == {}
+    assert check.scan_text("play 157 riverside avenue by reo speedwagon") == {}
 
 
 def test_raw_ids_are_found_as_tokens_but_short_ones_are_skipped():
@@ -57,6 +58,9 @@ def test_parquet_scan_spares_published_corpora_only(tmp_path):
         ],
         "sources": [["snips"], ["snips"], ["log.jsonl"], ["log.jsonl", "snips"], ["mine.jsonl"]],
     }
+    rows["sources"] = [
+        [{"name": n, "split": "train" if n == "snips" else None} for n in s] for s in rows["sources"]
+    ]
     pq.write_table(pa.table(rows), path)
     hits = _check(set()).scan_parquet(path, {"log.jsonl"}, exempt={"snips"})
     curated = "in curated rows of mine.jsonl (set allow_pii: true on the source to publish them)"

@@ -39,7 +39,8 @@ def test_one_row_per_key_with_counts_users_sources_and_days(tmp_path):
     by_text = {r["text"]: r for r in rows}
     assert set(by_text) == {"play taylor swift", "skip"}  # the most frequent variant is displayed
     swift = by_text["play taylor swift"]
-    assert (swift["count"], swift["n_users"], swift["sources"]) == (4, 2, ["a", "b"])
+    sources = [{"name": "a", "split": None}, {"name": "b", "split": None}]
+    assert (swift["count"], swift["n_users"], swift["sources"]) == (4, 2, sources)
     assert (swift["first_seen"], swift["last_seen"]) == (dt.date(2026, 9, 1), dt.date(2026, 9, 4))
     assert swift["dup_cluster"] == swift["id"] and len(swift["id"]) == 16
     assert stats.dropped == {"merged into an identical query": 3}
@@ -105,3 +106,56 @@ def test_dp_caps_bound_each_users_contribution(tmp_path):
     assert heavy_queries == 2  # the heavy user counts in at most two queries
     assert max(table.column("capped_events").to_pylist()) <= 2  # at most one event per user per query
     assert sum(table.column("count").to_pylist()) == 13  # the exact counts are untouched
+
+
+def test_spans_of_another_variant_are_cut_to_the_displayed_text(tmp_path):
+    # The gold variant's span runs over "!"; the displayed (most frequent) variant has no "!", so
+    # the span used to run past the end of the row's text.
+    help_track = [{"type": "track", "start": 14, "end": 19, "text": "Help!"}]
+    exclamation = [{"type": "emphasis", "start": 19, "end": 20, "text": "!"}]
+    rows, _ = _dedup(
+        tmp_path,
+        [
+            {
+                "query": "Play the song Help!!",
+                "intent": "play_music",
+                "entities": help_track,
+                "source_intent": "PlayMusic",
+                "source_entities": help_track + exclamation,
+            },
+            {"query": "play the song help"},
+            {"query": "play the song help"},
+        ],
+    )
+    (row,) = rows
+    assert row["text"] == "play the song help"
+    assert row["entities"] == [{"type": "track", "start": 14, "end": 18, "text": "help"}]
+    assert row["source_intent"] == "PlayMusic"
+    assert row["source_entities"] == [{"type": "track", "start": 14, "end": 18, "text": "help"}]
+
+
+def test_a_displayed_gold_variant_keeps_its_spans_whole(tmp_path):
+    help_track = [{"type": "track", "start": 14, "end": 19, "text": "Help!"}]
+    gold = {"query": "play the song Help!", "intent": "play_music", "entities": help_track}
+    rows, _ = _dedup(tmp_path, [gold, {**gold}, {"query": "play the song help"}])
+    (row,) = rows
+    assert (row["text"], row["entities"]) == ("play the song Help!", help_track)
+    assert row["source_intent"] is None  # no native labels given: none made up
+
+
+def test_sources_hold_each_input_with_its_official_split(tmp_path):
+    rows, _ = _dedup(
+        tmp_path,
+        [
+            {"query": "play abba", "intent": "play_music", "source": "goo", "source_split": "train"},
+            {"query": "Play ABBA", "intent": "play_music", "source": "goo", "source_split": "test"},
+            {"query": "play abba", "intent": "play_music", "source": "goo", "source_split": "train"},
+            {"query": "play abba", "source": "log.jsonl"},
+        ],
+    )
+    (row,) = rows
+    assert row["sources"] == [
+        {"name": "goo", "split": "test"},
+        {"name": "goo", "split": "train"},
+        {"name": "log.jsonl", "split": None},
+    ]

@@ -366,6 +366,7 @@ def adele(entities: str) -> str:
             "overlapping entity spans",
         ),
         ('{"query": "   ", "intent": "play_music"}', "missing or empty query"),
+        ('{"query": "play adele", "intent": "play_music", "split": "holdout"}', "unknown split 'holdout'"),
         ('{"query": "play adele", "intent": "play_music"', "invalid JSON"),
         ("[1, 2]", "JSON line is not an object"),
     ],
@@ -394,3 +395,96 @@ def test_parse_annotation_anchors_spans_on_the_dataset_sentence() -> None:
     assert text == "alarm for this friday" and spans == [GoldSpan("date", 10, 21, "this friday")]
     text, spans = parse_annotation("play [artist_name : adele]", sentence="play something else")
     assert text == "play adele" and spans == [GoldSpan("artist_name", 5, 10, "adele")]
+
+
+def native(row: dict) -> list[tuple[str, str]]:
+    return [(e["type"], e["text"]) for e in row["source_entities"]]
+
+
+@pytest.mark.parametrize(("fmt", "path", "n_rows"), EVERY_FORMAT)
+def test_native_spans_fit_the_query_like_the_mapped_ones(fmt: str, path: Path, n_rows: int) -> None:
+    for row in read(fmt, path).rows:
+        spans = row["source_entities"] or []
+        assert all(row["query"][e["start"] : e["end"]] == e["text"] for e in spans)
+        assert [e["start"] for e in spans] == sorted(e["start"] for e in spans)
+        assert (row["source_intent"] is None) == (row["intent"] is None)
+
+
+def test_native_labels_of_every_format() -> None:
+    snips = read("snips", FIXTURES / "snips" / "train_PlayMusic.json").row(1)
+    assert snips["source_intent"] == "PlayMusic"
+    assert native(snips) == [
+        ("music_item", "song"),
+        ("track", "Aspro Mavro"),
+        ("artist", "Bill Szymczyk"),
+        ("service", "Youtube"),
+    ]
+    assert native(read("snips", FIXTURES / "snips" / "train_PlayMusic.json").row(3))[0] == (
+        "year",
+        "seventies",
+    )
+    # Out of the music domain the mapped labels are empty; the native ones are all still there.
+    book = read("snips", FIXTURES / "snips" / "train_SearchCreativeWork.json").row(2)
+    assert (book["intent"], book["entities"], book["source_intent"]) == (
+        "out_of_domain",
+        [],
+        "SearchCreativeWork",
+    )
+    assert native(book) == [("object_type", "book"), ("object_name", "The Mad Magician")]
+    owner = read("snips", FIXTURES / "snips" / "validate_AddToPlaylist.json").row(1)
+    assert ("playlist_owner", "my") in native(owner) and "playlist_owner" not in {
+        e["type"] for e in owner["entities"]
+    }
+    bio = read("bio", FIXTURES / "bio").row(2)
+    assert (bio["source_intent"], native(bio)) == (
+        "AddToPlaylist",
+        [("entity_name", "step to me"), ("playlist", "50 clásicos")],
+    )
+    slurp = read("slurp", SLURP)
+    assert (slurp.row(14)["source_intent"], native(slurp.row(14))) == (
+        "play_music",
+        [("song_name", "dynamite"), ("artist_name", "acdc")],
+    )
+    assert slurp.row(1)["source_intent"] == "qa_currency"
+    assert native(slurp.row(1)) == [("currency_name", "american dollar"), ("currency_name", "japanese yen")]
+    massive = read("massive", MASSIVE)
+    assert (massive.row(3)["source_intent"], native(massive.row(3))) == (
+        "audio_volume_up",
+        [("change_amount", "eighty percent")],
+    )
+    labeled = read("labeled-jsonl", LABELED)
+    assert labeled.row(2)["source_intent"] == "recommend"
+    assert native(labeled.row(2)) == [("mood", "chill"), ("activity", "studying")]
+    assert all(r["source_intent"] is None and r["source_entities"] is None for r in read("cpcd", CPCD).rows)
+
+
+def test_official_split_of_every_format(tmp_path: Path) -> None:
+    def splits(fmt: str, path: Path) -> dict[int, str | None]:
+        return {r["line"]: r["source_split"] for r in read(fmt, path).rows}
+
+    bio = splits("bio", FIXTURES / "bio")
+    assert {bio[n] for n in range(1, 21)} == {"train"} and {bio[n] for n in range(21, 31)} == {"test"}
+    snips = read("snips", FIXTURES / "snips").rows
+    assert {(r["source_intent"], r["source_split"]) for r in snips} == {
+        ("GetWeather", "train"),
+        ("PlayMusic", "train"),
+        ("SearchCreativeWork", "train"),
+        ("AddToPlaylist", "validation"),  # validate_AddToPlaylist.json
+    }
+    assert set(splits("slurp", SLURP).values()) == {"validation"}  # devel.jsonl
+    shutil.copy(SLURP, tmp_path / "train_synthetic.jsonl")
+    assert set(splits("slurp", tmp_path / "train_synthetic.jsonl").values()) == {"train"}
+    shutil.copy(SLURP, tmp_path / "slurp.jsonl")
+    assert set(splits("slurp", tmp_path / "slurp.jsonl").values()) == {None}
+    massive = with_lines(
+        tmp_path, MASSIVE, {2: MASSIVE.read_text().splitlines()[0].replace('"train"', '"dev"')}
+    )
+    assert splits("massive", massive)[2] == "validation" and splits("massive", massive)[1] == "train"
+    labeled = with_lines(
+        tmp_path,
+        LABELED,
+        {1: '{"query": "play abba", "intent": "play_music", "split": "dev"}'},
+        "split.jsonl",
+    )
+    assert splits("labeled-jsonl", labeled)[1] == "validation" and splits("labeled-jsonl", labeled)[2] is None
+    assert set(splits("cpcd", CPCD).values()) == {None}

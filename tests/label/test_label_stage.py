@@ -165,3 +165,14 @@ def test_precedence_human_over_gold_over_weak():
         ("play_music", "gold"),  # gold is never replaced by a weak label
     ]
     assert abs(out[0]["label_confidence"] - 2 / 3) < 1e-6
+
+
+
+def test_weak_labels_are_measured_against_the_gold_rows(tmp_path, make_config):
+    from honkdata.label.stage import WEAK_AGREED, WEAK_CHECKED
+
+    result = build(make_config(FIXTURES / "public" / "snips"))
+    notes = result.manifest["stages"]["label"]["notes"]
+    assert 0 < notes[WEAK_AGREED] <= notes[WEAK_CHECKED] <= notes["gold labels"]
+    accuracy = notes[WEAK_AGREED] / notes[WEAK_CHECKED]
+    assert f"{accuracy:.1%}" in (result.path / "README.md").read_text()

@@ -26,7 +26,8 @@ def test_versions_count_up_and_refs_resolve(tmp_path):
     for bad, message in [
         ("q@v9", "no version"),
         ("nope@latest", "no snapshots named"),
-        ("q@x", "bad snapshot"),
+        ("q@x", r"q has no version or tag 'x' \(no tags\)"),
+        ("q@x/y", "bad snapshot reference"),
     ]:
         with pytest.raises(HonkdataError, match=message):
             store.resolve(bad)
@@ -113,6 +114,7 @@ def test_a_broken_manifest_breaks_its_snapshot_only(tmp_path, publish, raw, fiel
     assert rows[3] == {
         "ref": "q@v3",
         "path": str(tmp_path / "q" / "v0003"),
+        "tags": [],
         "created_at": "2026-09-01T10:00:00+00:00",
         "rows": 0,
         "content_hash": "c" * 64,
@@ -215,3 +217,48 @@ def test_a_build_clears_killed_builds_staging_of_every_dataset(tmp_path):
         with store.writer("mine") as (_, staging):
             assert not stale.parent.exists() and running.is_dir()
             (staging / "manifest.json").write_text("{}")
+
+
+def test_tags_name_versions_and_move(tmp_path):
+    store = SnapshotStore(tmp_path)
+    v1, v2 = _publish(store, "q"), _publish(store, "q")
+    assert store.tag(v1, "prod") is None
+    assert store.resolve("q@prod") == v1
+    assert store.tag(v2, "prod") == v1  # re-tagging moves the tag and says from where
+    assert store.tag(v2, "paper-2026") is None
+    assert store.resolve("q@prod") == v2 and store.tags("q") == {"paper-2026": 2, "prod": 2}
+    assert store.tags_of(v2) == ["paper-2026", "prod"] and store.tags_of(v1) == []
+    listed = [(r["ref"], r["tags"]) for r in store.summaries()]
+    assert listed == [("q@v1", []), ("q@v2", ["paper-2026", "prod"])]
+    assert not list((tmp_path / "q").glob(".tags.json-*"))  # no temporary file left behind
+    with pytest.raises(HonkdataError, match=r"q has no version or tag 'stable' \(tags: paper-2026, prod\)"):
+        store.resolve("q@stable")
+
+
+@pytest.mark.parametrize("tag", ["latest", "LATEST", "v3", "V12", "7", "", "-x", "a/b", "../up", ".hidden"])
+def test_a_tag_that_could_be_read_as_a_version_or_a_path_is_refused(tmp_path, tag):
+    store = SnapshotStore(tmp_path)
+    ref = _publish(store, "q")
+    with pytest.raises(HonkdataError, match="bad tag"):
+        store.tag(ref, tag)
+    assert not (tmp_path / "q" / "tags.json").exists()
+
+
+def test_a_tag_names_a_published_version_only(tmp_path):
+    store = SnapshotStore(tmp_path)
+    _publish(store, "q")
+    with pytest.raises(HonkdataError, match="q has no version v5"):
+        store.tag(SnapshotRef("q", 5), "prod")
+    (tmp_path / "q" / "tags.json").write_text('{"gone": 9}')  # its version was removed by hand
+    with pytest.raises(HonkdataError, match="q has no version v9"):
+        store.resolve("q@gone")
+
+
+@pytest.mark.parametrize("content", ["{broken", '["prod"]', '{"prod": "1"}', '{"prod": true}'])
+def test_a_damaged_tags_file_is_a_clear_error(tmp_path, content):
+    store = SnapshotStore(tmp_path)
+    _publish(store, "q")
+    (tmp_path / "q" / "tags.json").write_text(content)
+    with pytest.raises(HonkdataError, match="tags"):
+        store.resolve("q@prod")
+    assert store.resolve("q@v1") == SnapshotRef("q", 1)  # versions do not depend on the tags

@@ -79,11 +79,15 @@ def gold_record(
     raw: str,
     **fields: object,
 ) -> dict | None:
-    """A row whose gold labels are mapped to the taxonomy, or None after rejecting an empty query."""
+    """A row whose gold labels are mapped to the taxonomy, with the native ones beside them (so a
+    model can also be scored in the dataset's own label space), or None after rejecting an empty query."""
     if not query.strip():
         ctx.reject(line, "empty query", raw)
         return None
     intent, entities = ctx.taxonomy.map_example(fmt, label, spans)
+    by_start = sorted(spans, key=lambda s: (s.start, s.end))
+    native = [{"type": s.label, "start": s.start, "end": s.end, "text": s.text} for s in by_start]
+    fields.update(source_intent=label, source_entities=native)
     return record(ctx, line, query, intent=intent, entities=entities, **fields)
 
 

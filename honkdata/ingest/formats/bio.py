@@ -4,7 +4,7 @@
 utterance per line in all three. The source is a folder holding those files, or train/dev/test
 subfolders that do. Gold names are the Snips ones, mapped with the taxonomy's `snips` table. `line`
 is the line in seq.in; across subfolders (train, dev, valid, validation, test) it keeps counting,
-so it stays unique per source.
+so it stays unique per source. A folder's name is its rows' official split (dev/valid: validation).
 """
 
 from collections.abc import Generator, Iterator
@@ -14,6 +14,7 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from honkdata.ingest.formats.annotated import gold_record, to_batches
+from honkdata.ingest.formats.splits import official_split
 from honkdata.ingest.source import SourceContext
 from honkdata.ingest.text import UNREADABLE, decode_text
 from honkdata.taxonomy import GoldSpan
@@ -69,6 +70,7 @@ def _folder_rows(folder: Path, ctx: SourceContext, offset: int) -> Generator[dic
         for i in range(max(counts)):
             ctx.reject(offset + i + 1, reason, seq_in[i] if i < len(seq_in) else "")
         return max(counts)
+    split = official_split(folder.name)
     repaired = set().union(*(file.repaired for file in files))
     unreadable = set().union(*(file.unreadable for file in files))
     for i, (text, tagline, label) in enumerate(zip(seq_in, seq_out, labels, strict=True)):
@@ -82,7 +84,7 @@ def _folder_rows(folder: Path, ctx: SourceContext, offset: int) -> Generator[dic
             ctx.reject(line, "seq.in and seq.out token counts differ", f"{text}\t{tagline}")
             continue
         query, spans = spans_from_tags(tokens, tags)
-        yield gold_record(ctx, "snips", line, query, label.strip(), spans, text)
+        yield gold_record(ctx, "snips", line, query, label.strip(), spans, text, source_split=split)
     return len(seq_in)
 
 

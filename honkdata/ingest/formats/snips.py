@@ -2,7 +2,8 @@
 
 The source is one such file (optionally .gz) or a folder of `*.json` ones, read in name order.
 `line` is the 1-based index of the utterance in the file; in a folder it keeps counting across
-files, so it stays unique per source.
+files, so it stays unique per source. A file's name gives its official split: `train_*.json` train,
+`validate_*.json` validation (the 2017 release has no test part).
 """
 
 from collections.abc import Generator, Iterator
@@ -12,6 +13,7 @@ import orjson
 import pyarrow as pa
 
 from honkdata.ingest.formats.annotated import gold_record, to_batches
+from honkdata.ingest.formats.splits import split_of_file
 from honkdata.ingest.raw import open_binary
 from honkdata.ingest.source import SourceContext
 from honkdata.ingest.text import UNREADABLE, decode_text
@@ -47,7 +49,7 @@ def _file_rows(path: Path, ctx: SourceContext, offset: int) -> Generator[dict | 
         ctx.reject(0, f"not a Snips intent file: {path.name}", text[: ctx.max_line_bytes])
         return 0
     ctx.rows_repaired += len(repaired)  # lines of the document: an utterance may span several
-    line = offset
+    line, split = offset, split_of_file(path)
     for label, utterances in doc.items():
         for utterance in utterances:
             line += 1
@@ -59,7 +61,7 @@ def _file_rows(path: Path, ctx: SourceContext, offset: int) -> Generator[dict | 
             if unreadable and "\ufffd" in parsed[0]:  # the bytes no repair could read
                 ctx.reject(line, UNREADABLE, raw)
                 continue
-            yield gold_record(ctx, "snips", line, parsed[0], label, parsed[1], raw)
+            yield gold_record(ctx, "snips", line, parsed[0], label, parsed[1], raw, source_split=split)
     return line - offset
 
 

@@ -1,0 +1,199 @@
+"""`honkdata snapshots list | show | diff | tag`."""
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Column, Table
+
+from honkdata.cli.common import JsonOption, RootOption, err, friendly_errors, open_store, out, print_json
+
+if TYPE_CHECKING:
+    from honkdata.snapshot.store import SnapshotRef, SnapshotStore
+
+app = typer.Typer(name="snapshots", help="List, inspect, compare and tag snapshots.", no_args_is_help=True)
+
+REF = "name@vN, name@latest or name@TAG"
+
+
+@app.command("list")
+@friendly_errors
+def snapshots_list(root: RootOption = None, json: JsonOption = False) -> None:
+    """List every snapshot in the store, with its tags."""
+    store = open_store(root)
+    rows = store.summaries()
+    if json:
+        print_json(rows)
+        return
+    if not rows:
+        err.print(f"no snapshots under {store.root}", highlight=False, soft_wrap=True)
+        return
+    # Refs, dates and tags stay whole; a broken snapshot's reason wraps in the last column.
+    table = Table(
+        Column("snapshot", no_wrap=True),
+        Column("created", no_wrap=True),
+        "rows",
+        Column("tags", no_wrap=True),
+        "content hash",
+    )
+    for r in rows:
+        tags = ", ".join(r["tags"])
+        if r["broken"]:
+            table.add_row(r["ref"], "[red]broken[/red]", "", tags, escape(r["broken"]))
+        else:
+            table.add_row(r["ref"], r["created_at"], f"{r['rows']:,}", tags, r["content_hash"][:12])
+    out.print(table)
+
+
+@app.command("show")
+@friendly_errors
+def snapshots_show(
+    ref: Annotated[str, typer.Argument(help=REF)],
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show a snapshot's manifest: splits, labels, inputs and every stage's counters."""
+    store = open_store(root)
+    snapshot = store.resolve(ref)
+    m = store.manifest(snapshot)
+    if json:
+        print_json(m)
+        return
+    _header(m, snapshot, store)
+    out.print("splits: " + ", ".join(f"{s} {v['rows']:,}" for s, v in m["splits"].items()))
+    out.print(_inputs_table(m))
+    out.print(_stages_table(m))
+    _clusters(m)
+    labels, counts = Table("intent", *m["splits"], title="labels"), m["label_distribution"]
+    for intent in counts.get("all", {}):
+        labels.add_row(intent, *(f"{counts.get(s, {}).get(intent, 0):,}" for s in m["splits"]))
+    out.print(labels)
+
+
+def _header(m: dict, snapshot: "SnapshotRef", store: "SnapshotStore") -> None:
+    tags = store.tags_of(snapshot)
+    parent = f"v{m['parent_version']}" if m["parent_version"] else "none"
+    out.print(f"[bold]{snapshot}[/bold]  {escape(str(store.path(snapshot)))}", highlight=False)
+    if tags:
+        out.print(f"tags: {', '.join(tags)}", highlight=False)
+    out.print(f"created {m['created_at']} by honkdata {m['honkdata_version']}; parent {parent}")
+    out.print(f"content hash {m['content_hash']}; config hash {m['config_hash'][:12]}")
+    anonymize = m.get("anonymize", {})
+    if anonymize.get("pseudonym_key_fingerprint"):
+        out.print(
+            f"pseudonym key: {anonymize['pseudonym_key_source']} (fingerprint "
+            f"{anonymize['pseudonym_key_fingerprint']}); release: {anonymize['release']}",
+            highlight=False,
+        )
+    for warning in m.get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+
+
+def _inputs_table(m: dict) -> Table:
+    inputs = Table("input", "format", "kind", "read", "rejected", "repaired", title="inputs")
+    for i in m["inputs"]:
+        inputs.add_row(
+            escape(i["path"]),
+            i["format"],
+            i["kind"],
+            f"{i['rows_read']:,}",
+            f"{i['rows_rejected']:,}",
+            f"{i['rows_repaired']:,}",
+        )
+    return inputs
+
+
+def _stages_table(m: dict) -> Table:
+    stages = Table("stage", "in", "out", "dropped", "notes", "seconds", title="stages")
+    for name, s in m["stages"].items():
+        stages.add_row(
+            name,
+            f"{s['rows_in']:,}",
+            f"{s['rows_out']:,}",
+            "; ".join(f"{k}: {v:,}" for k, v in s["dropped"].items()),
+            "; ".join(f"{k}: {v:,}" for k, v in s.get("notes", {}).items()),
+            f"{s['seconds']:.2f}",
+        )
+    return stages
+
+
+def _clusters(m: dict) -> None:
+    clusters = m.get("largest_duplicate_clusters", [])
+    if not clusters:
+        return
+    n = m["stages"].get("merge_duplicates", {}).get("notes", {}).get("clusters of several queries", 0)
+    out.print(f"near-duplicate clusters: {n:,}; the largest:")
+    for c in clusters[:5]:
+        shown = ", ".join(repr(v) for v in c["variants"][:6])
+        out.print(f"  {c['text']!r} ({len(c['variants'])} variants: {shown})", highlight=False)
+
+
+@app.command("diff")
+@friendly_errors
+def snapshots_diff(
+    old: Annotated[str, typer.Argument(help=f"the earlier snapshot, {REF}")],
+    new: Annotated[str, typer.Argument(help=f"the later snapshot, {REF}")],
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Rows added, removed and relabeled between two snapshots, label distributions and label
+    sources, inputs added and removed, and config keys changed."""
+    from honkdata.snapshot.diff import diff_snapshots
+
+    store = open_store(root)
+    d = diff_snapshots(store, store.resolve(old), store.resolve(new))
+    if json:
+        print_json(d)
+        return
+    out.print(f"[bold]{d['old']} -> {d['new']}[/bold]", highlight=False)
+    out.print(
+        f"added {d['rows_added']:,}, removed {d['rows_removed']:,}, kept {d['rows_kept']:,}, "
+        f"relabeled {d['rows_relabeled']:,}, moved split {d['rows_moved_split']:,}"
+    )
+    for i in d["inputs_added"]:
+        _plain(f"input added: {i['path']} ({_short(i['sha256'])}, {i['rows_read']:,} rows)")
+    for i in d["inputs_removed"]:
+        _plain(f"input removed: {i['path']} ({_short(i['sha256'])}, {i['rows_read']:,} rows)")
+    for c in d["config_changes"]:
+        _plain(f"config {c['key']}: {c['before']!r} -> {c['after']!r}")
+    for c in d["label_source_changes"]:
+        _plain(f"label source {c['before']} -> {c['after']}: {c['rows']:,} rows")
+    labels = Table("intent", "before", "after", "change", title="labels")
+    for intent, c in d["labels"].items():
+        labels.add_row(intent, f"{c['before']:,}", f"{c['after']:,}", f"{c['after'] - c['before']:+,}")
+    out.print(labels)
+    for ex in d["relabeled_examples"]:
+        before = f"{ex['before']} ({ex['label_source_before']})"
+        after = f"{ex['after']} ({ex['label_source_after']})"
+        _plain(f"  relabeled: {ex['text']!r}: {before} -> {after}")
+
+
+def _plain(line: str) -> None:
+    """A line of paths, values or query texts: printed as it is, never read as rich markup."""
+    out.print(line, markup=False, highlight=False)
+
+
+def _short(sha256: str | None) -> str:
+    return f"sha256 {sha256[:12]}" if sha256 else "no sha256"
+
+
+@app.command("tag")
+@friendly_errors
+def snapshots_tag(
+    ref: Annotated[str, typer.Argument(help=REF)],
+    tag: Annotated[str, typer.Argument(help="the tag: a word that is not a version (not latest, vN or N)")],
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Name a version (`prod`, `paper-2026`), so that name@TAG finds it; tagging again moves the tag."""
+    store = open_store(root)
+    snapshot = store.resolve(ref)
+    previous = store.tag(snapshot, tag)
+    if json:
+        print_json({"tag": tag, "ref": str(snapshot), "previous": str(previous) if previous else None})
+    elif previous is None:
+        out.print(f"tagged {snapshot} as {tag}", highlight=False)
+    elif previous == snapshot:
+        out.print(f"{tag} already names {snapshot}", highlight=False)
+    else:
+        out.print(f"moved tag {tag} from {previous} to {snapshot}", highlight=False)
