@@ -170,8 +170,9 @@ import sys
 from honkdata.build import build
 from honkdata.config import load_config
 from honkdata.errors import HonkdataError, HonkdataWarning
+config = load_config(None, sources=[{"path": sys.argv[1]}], root=sys.argv[2], anonymize={"k_anonymity": 1})
 try:
-    build(load_config(None, sources=[{"path": sys.argv[1]}], root=sys.argv[2], anonymize={"k_anonymity": 1}))
+    build(config, force=True)  # a second build that starts after the first ends must write, not skip
 except HonkdataError as e:
     print(e, file=sys.stderr)
     sys.exit(2)
