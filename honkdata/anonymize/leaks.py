@@ -119,21 +119,22 @@ def _names(sources: pa.ListArray) -> pa.ListArray:
     return pa.ListArray.from_arrays(sources.offsets, pc.struct_field(sources.values, "name"))
 
 
+def _any_member(sources: pa.ListArray, members: pa.Array) -> np.ndarray:
+    """Per row: does any of its `sources` satisfy `members` (a mask over the flattened list)?"""
+    mask = np.zeros(len(sources), dtype=bool)
+    mask[pc.list_parent_indices(sources).filter(members).to_numpy()] = True
+    return mask
+
+
 def _only_sources_in(sources: pa.ListArray, names: set[str]) -> pa.Array:
     """Per row: are all of its `sources` among `names`? (rows without sources: no)"""
-    flat = pc.list_flatten(sources)
-    outside = pc.list_parent_indices(sources).filter(
-        pc.invert(pc.is_in(flat, pa.array(sorted(names), pa.string())))
-    )
-    mask = pc.greater(pc.list_value_length(sources), 0).to_numpy(zero_copy_only=False).copy()
-    mask[outside.to_numpy()] = False
-    return pa.array(mask)
+    inside = pc.is_in(pc.list_flatten(sources), pa.array(sorted(names), pa.string()))
+    has_sources = pc.greater(pc.list_value_length(sources), 0).to_numpy(zero_copy_only=False)
+    return pa.array(has_sources & ~_any_member(sources, pc.invert(inside)))
 
 
 def _any_source_in(sources: pa.ListArray, names: set[str]) -> pa.Array:
     """Per row: does its `sources` list hold any of `names`?"""
-    flat = pc.list_flatten(sources)
-    rows = pc.list_parent_indices(sources).filter(pc.is_in(flat, pa.array(sorted(names), pa.string())))
-    mask = np.zeros(len(sources), dtype=bool)
-    mask[rows.to_numpy()] = True
-    return pa.array(mask)
+    return pa.array(
+        _any_member(sources, pc.is_in(pc.list_flatten(sources), pa.array(sorted(names), pa.string())))
+    )

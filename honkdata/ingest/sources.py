@@ -1,5 +1,6 @@
 """From the config's source list to concrete inputs: globs expanded, formats recognized, checksummed."""
 
+import functools
 import glob
 import hashlib
 from collections.abc import Iterator
@@ -38,11 +39,26 @@ def _files(path: Path) -> list[Path]:
 
 
 def fingerprint(path: Path) -> tuple[int, str]:
-    """(bytes, sha256) of a file, or of a folder's files in path order."""
+    """(bytes, sha256) of a file, or of a folder's files in path order.
+
+    A build asks several times (is it the shipped sample? is the snapshot up to date? the input's
+    report): the answer is kept while the files' sizes and modification times stay the same.
+    """
+    root = Path(path).resolve()
+    return _hash_files(root, root.is_dir(), tuple((file, *_changes(file)) for file in _files(root)))
+
+
+def _changes(file: Path) -> tuple[int, int]:
+    info = file.stat()
+    return info.st_size, info.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=64)
+def _hash_files(root: Path, is_dir: bool, files: tuple[tuple[Path, int, int], ...]) -> tuple[int, str]:
     digest, size = hashlib.sha256(), 0
-    for file in _files(path):
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode() + b"\0")
+    for file, _, _ in files:
+        if is_dir:
+            digest.update(str(file.relative_to(root)).encode() + b"\0")
         with open(file, "rb") as f:
             while block := f.read(1 << 20):
                 digest.update(block)
