@@ -9,6 +9,7 @@ from honkdata.ingest.source import SourceContext
 from honkdata.taxonomy import load_taxonomy
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SNIPS_SAMPLE = Path(__file__).parent.parent / "data" / "samples" / "snips"
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -62,3 +63,15 @@ def events() -> list[dict]:
         {"query": "something chill for studying", "user_id": "u3"},
         {"query": "add this to my gym playlist", "user_id": "u1"},
     ]
+
+
+@pytest.fixture(scope="session")
+def labeled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding `snips@v1`: a real build of the shipped Snips sample (2,800 gold-labeled
+    queries over train, validation and test), for the tests that train and score models."""
+    from honkdata.build import build
+
+    root = tmp_path_factory.mktemp("labeled") / "store"
+    source = {"path": str(SNIPS_SAMPLE), "format": "snips", "kind": "curated", "split": "resplit"}
+    build(load_config(None, name="snips", root=str(root), sources=[source]))
+    return root

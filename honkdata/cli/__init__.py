@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 
 from honkdata import __version__
-from honkdata.cli import annotate, anonymize, build, label, snapshots, synth
+from honkdata.cli import annotate, anonymize, build, evaluate, label, predict, snapshots, synth, train
 
-COMMANDS = (build, snapshots, annotate, label, anonymize, synth)
+COMMANDS = (build, snapshots, train, predict, evaluate, annotate, label, anonymize, synth)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -41,4 +41,4 @@ def main(
     ] = False,
 ) -> None:
     """Curate music-query logs into clean, anonymized, labeled, deduplicated, versioned Parquet
-    snapshots."""
+    snapshots, and train and score query-understanding models on them."""

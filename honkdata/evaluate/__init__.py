@@ -1,0 +1,1 @@
+"""Task metrics for query understanding: intents, entity spans, whole frames."""
