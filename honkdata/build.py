@@ -2,7 +2,7 @@
 
 The build is its list of stages. Per event batch: ingest (readers), `Normalize`, `Anonymize`
 (user logs only); then the `ExactDedup` aggregation; per unique row the release threshold
-(`KAnonymity` or `DPRelease`), `ApplyLabels` (human > gold > weak), `ClusterDuplicates` (near and
+(`KAnonymity` or `DPRelease`), `ApplyLabels` (human > gold > model > weak), `ClusterDuplicates` (near and
 semantic), `AssignSplits` (whole clusters), `MergeClusters`, `TokenizeAndTag` (tokens and BIO tags of the
 final rows); last, the snapshot writer, whose files pass the `LeakCheck` before the manifest makes
 them a snapshot.
@@ -30,7 +30,7 @@ from honkdata.errors import HonkdataError, HonkdataWarning, recorded_warnings
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
 from honkdata.ingest.sources import Input, SkippedFile, resolve_inputs
-from honkdata.label.stage import ApplyLabels, weak_labeler
+from honkdata.label.stage import ApplyLabels, label_model, weak_labeler
 from honkdata.normalize import Normalize
 from honkdata.progress import OnStage, StageEvent, StageWatch, input_sizes
 from honkdata.snapshot.freshness import current_snapshot, labels_digest, warn_if_unrelated
@@ -170,7 +170,12 @@ def _build(
     anonymize = anonymizer(config, key)
     dp = config.anonymize.dp
     release = DPRelease(dp) if dp else KAnonymity(config.anonymize.k_anonymity)
-    label = ApplyLabels(weak_labeler(config) if config.labels.weak else None, human)
+    label = ApplyLabels(
+        weak_labeler(config) if config.labels.weak else None,
+        human,
+        label_model(config, taxonomy),
+        config.labels.model_min_confidence,
+    )
     clusters, merge = ClusterDuplicates(config.dedup), MergeClusters()
     started = datetime.now(UTC)
     quarantine = Quarantine(config.quarantine_path() / config.name / f"{started:%Y%m%dT%H%M%S}.jsonl")

@@ -172,6 +172,14 @@ class LabelsConfig(_Strict):
         None, description="folder of <entity type>.txt lists; default the shipped one"
     )
     human_store: str | None = Field(None, description="imported human labels; default <root>/_labels/<name>")
+    model: ExistingFolder | None = Field(
+        None,
+        description="a honkdata model folder (taxonomy labels): labels rows without human or gold labels",
+    )
+    # Below this the model is wrong too often to outrank the weak labels (benchmarks/model_labels.py).
+    model_min_confidence: float = Field(
+        0.9, ge=0.0, le=1.0, description="model labels below this confidence are not used"
+    )
 
 
 class NearDedupConfig(_Strict):
@@ -329,6 +337,7 @@ _PATH_KEYS = (
     "labels.functions",
     "labels.gazetteers",
     "labels.human_store",
+    "labels.model",
     "dedup.semantic.model",
 )
 

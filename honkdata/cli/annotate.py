@@ -33,6 +33,9 @@ def annotate_export(
         str, typer.Option("--strategy", help="uncertainty | disagreement | random")
     ] = "uncertainty",
     fmt: Annotated[str, typer.Option("--format", help="label-studio | csv")] = "label-studio",
+    model: Annotated[
+        Path | None, typer.Option("--model", help="rank by this model's confidence (uncertainty strategy)")
+    ] = None,
     config: ConfigOption = None,
     root: RootOption = None,
     json: JsonOption = False,
@@ -47,7 +50,14 @@ def annotate_export(
         raise HonkdataError(f"--format must be label-studio or csv, not {fmt!r}")
     store = open_store(root)
     ref = store.resolve(snapshot)
-    rows = export_for_review(store, ref, labeler(config), load_taxonomy(), out_path, n, strategy, fmt)
+    predictor = None
+    if model is not None:
+        from honkdata.train.model import load_model
+
+        predictor = load_model(model)
+    rows = export_for_review(
+        store, ref, labeler(config), load_taxonomy(), out_path, n, strategy, fmt, predictor
+    )
     if json:
         print_json({"path": str(out_path), "rows": rows.num_rows, "snapshot": str(ref)})
         return

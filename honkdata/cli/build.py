@@ -1,5 +1,6 @@
 """`honkdata build`."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,6 +42,10 @@ def build(
     force: Annotated[
         bool, typer.Option("--force", help="build even if the latest version has the same inputs and config")
     ] = False,
+    label_model: Annotated[
+        Path | None,
+        typer.Option("--label-model", help="a model folder that labels rows without human or gold labels"),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress on stderr")] = False,
     json: JsonOption = False,
 ) -> None:
@@ -56,6 +61,8 @@ def build(
     cfg = load_config(config, sources=sources, name=name, root=str(root) if root else None)
     if k_anon is not None:
         cfg.anonymize.k_anonymity = k_anon
+    if label_model is not None:
+        cfg.labels.model = str(label_model)
     with BuildProgress(err, quiet) as progress:
         result = run_build(cfg, progress.on_progress, progress.on_stage, force=force)
     status = "up_to_date" if result.up_to_date else "built"

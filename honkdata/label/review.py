@@ -18,6 +18,7 @@ from honkdata.label.analyze import analyze_functions
 from honkdata.label.weak import WeakLabeler
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 from honkdata.taxonomy import Taxonomy
+from honkdata.train.predictor import Predictor
 
 Strategy = Literal["uncertainty", "disagreement", "random"]
 TaskFormat = Literal["label-studio", "csv"]
@@ -51,9 +52,17 @@ def export_for_review(
     n: int,
     strategy: Strategy,
     fmt: TaskFormat,
+    model: Predictor | None = None,
 ) -> pa.Table:
-    """Write `n` rows chosen by `strategy` as annotation tasks; returns the rows written."""
+    """Write `n` rows chosen by `strategy` as annotation tasks; returns the rows written. With a
+    `model`, uncertainty is that model's: its confidence replaces the label's for the ranking."""
     rows = store.read(ref, columns=_COLUMNS)
+    if model is not None:
+        frames = model.predict(rows.column("text").to_pylist())
+        confidence = pa.array([f.confidence for f in frames], pa.float32())
+        rows = rows.set_column(
+            rows.schema.get_field_index("label_confidence"), "label_confidence", confidence
+        )
     votes = labeler.votes(rows.column("text").combine_chunks())
     rows = rows.append_column("label_disagreement", pa.array(label_disagreement(votes), pa.float64()))
     chosen = select_for_review(rows, n, strategy)

@@ -1,8 +1,9 @@
 """The label stage: one label per unique row, by precedence human > gold > model > weak.
 
 Gold labels come with the curated sources (exact dedup keeps the majority); weak labels come from
-the labeling functions and the label model; human labels from the annotation store, matched by the
-row's stable id. `model` labels have their slot in the precedence for the trained models to fill.
+the labeling functions and the label model; model labels from a trained honkdata model
+(`labels.model`, `honkdata build --label-model DIR`) where it is confident enough; human labels from
+the annotation store, matched by the row's stable id.
 """
 
 from dataclasses import dataclass
@@ -13,17 +14,22 @@ import pyarrow.compute as pc
 
 from honkdata.catalog import load_catalog, music_names
 from honkdata.config import BuildConfig
+from honkdata.errors import HonkdataError
 from honkdata.label.functions import load_labeling
 from honkdata.label.gazetteer import Gazetteer
 from honkdata.label.weak import WeakLabeler
 from honkdata.resources import shipped_config
 from honkdata.schema import ENTITIES
 from honkdata.stage import StageStats
+from honkdata.taxonomy import Taxonomy
+from honkdata.train.predictor import Predictor
 
 # Counters the dataset card reads: how often the weak label model agrees with gold on rows that have
 # both (its measured accuracy on this snapshot's own labeled rows).
 WEAK_CHECKED = "weak labels checked against gold or human"
 WEAK_AGREED = "weak labels agreeing with gold or human"
+MODEL_CHECKED = "model labels checked against gold"
+MODEL_AGREED = "model labels agreeing with gold"
 
 
 def weak_labeler(config: BuildConfig) -> WeakLabeler:
@@ -34,6 +40,25 @@ def weak_labeler(config: BuildConfig) -> WeakLabeler:
     if config.catalog:
         gazetteer.add(load_catalog(Path(config.catalog)))
     return WeakLabeler(functions, gazetteer)
+
+
+def label_model(config: BuildConfig, taxonomy: Taxonomy) -> Predictor | None:
+    """The model `labels.model` names, checked to speak this build's taxonomy; None without one."""
+    if config.labels.model is None:
+        return None
+    from honkdata.train.model import load_model  # torch and friends only when a model is used
+
+    model = load_model(config.labels.model)
+    labels = model.labels
+    if labels.kind != "taxonomy" or (list(labels.intents), list(labels.entity_types)) != (
+        list(taxonomy.intents),
+        list(taxonomy.entity_types),
+    ):
+        raise HonkdataError(
+            f"labels.model {config.labels.model} was trained on {labels.kind} labels of another label set "
+            "than this build's taxonomy; train it with --labels taxonomy on a snapshot of this taxonomy"
+        )
+    return model
 
 
 def _set(table: pa.Table, name: str, values: pa.Array | pa.ChunkedArray) -> pa.Table:
@@ -51,12 +76,16 @@ class ApplyLabels:
 
     weak: WeakLabeler | None
     human: pa.Table  # HumanLabelStore.latest(): id, text, intent, entities, agreement, ...
+    model: Predictor | None = None
+    model_min_confidence: float = 0.9
     name: str = "label"
 
     def __call__(self, table: pa.Table, stats: StageStats) -> pa.Table:
         stats.rows_in += table.num_rows
         if self.weak is not None and table.num_rows:
             table = self._weak(table, stats)
+        if self.model is not None and table.num_rows:
+            table = self._model(table, stats)
         if self.human.num_rows:
             table = self._human(table)
         for count in pc.value_counts(table.column("label_source").drop_null()).to_pylist():
@@ -80,6 +109,25 @@ class ApplyLabels:
         table = _set(table, "label_source", pc.if_else(takes, "weak", table.column("label_source")))
         # Entities of rows without gold come from the tagger, labeled intent or not.
         return _set(table, "entities", pc.if_else(labeled, table.column("entities"), weak.entities))
+
+    def _model(self, table: pa.Table, stats: StageStats) -> pa.Table:
+        """Model labels for rows without gold, where the model is sure enough; they outrank weak ones."""
+        frames = self.model.predict(table.column("text").to_pylist())
+        intent = pa.array([f.intent for f in frames], pa.string())
+        confidence = pa.array([f.confidence for f in frames], pa.float32())
+        entities = pa.array([[e.to_dict() for e in f.entities] for f in frames], ENTITIES)
+        gold = pc.equal(table.column("label_source"), "gold")
+        stats.note(MODEL_CHECKED, pc.sum(gold).as_py() or 0)
+        agreed = pc.fill_null(pc.and_(gold, pc.equal(intent, table.column("intent"))), False)
+        stats.note(MODEL_AGREED, pc.sum(agreed).as_py() or 0)
+        not_gold = pc.fill_null(pc.invert(gold), True)  # a null source is an unlabeled row
+        takes = pc.and_(pc.greater_equal(confidence, self.model_min_confidence), not_gold)
+        table = _set(table, "intent", pc.if_else(takes, intent, table.column("intent")))
+        table = _set(table, "entities", pc.if_else(takes, entities, table.column("entities")))
+        table = _set(
+            table, "label_confidence", pc.if_else(takes, confidence, table.column("label_confidence"))
+        )
+        return _set(table, "label_source", pc.if_else(takes, "model", table.column("label_source")))
 
     def _human(self, table: pa.Table) -> pa.Table:
         human = self.human
