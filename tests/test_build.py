@@ -286,8 +286,11 @@ def test_the_default_config_builds_the_shipped_sample(tmp_path):
 
     config = load_config(Path("configs/build.yaml"), root=str(tmp_path / "store"))
     result = build(config)
-    assert result.manifest["inputs"][0]["path"] == "data/samples/queries.jsonl"
-    assert result.manifest["inputs"][0]["rows_rejected"] == 0
+    inputs = {i["path"]: i for i in result.manifest["inputs"]}
+    assert inputs["data/samples/queries.jsonl"]["rows_rejected"] == 0
+    assert inputs["data/samples/snips"]["rows_read"] == 2_800  # the labeled set the demo trains on
+    rows = pd.read_parquet(result.path / "data")
+    assert set(rows.loc[rows["label_source"] == "gold", "split"]) == {"train", "validation", "test"}
     # k=5 keeps the head of the Zipf-like log: a few hundred queries, most of the events.
     assert result.manifest["rows"] > 300
     assert result.manifest["stages"]["release"]["notes"]["events in removed queries"] < 10_000

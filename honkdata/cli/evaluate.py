@@ -35,6 +35,9 @@ def evaluate(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="also write the metrics here as JSON")
     ] = None,
+    report_file: Annotated[
+        Path | None, typer.Option("--report", help="also write an HTML report here")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Score a model: intent accuracy and macro-F1, entity span F1, exact-frame accuracy."""
@@ -48,6 +51,10 @@ def evaluate(
     report = run_evaluation(model, snapshot=snapshot, root=root, split=split, data=data, fmt=fmt)
     if out_file is not None:
         out_file.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    if report_file is not None:
+        from honkdata.evaluate.report import html_report
+
+        report_file.write_text(html_report(report))
     if json:
         print_json(report)
         return

@@ -2,9 +2,11 @@
 
 MLflow is heavy and most runs do not need it, so the core install does not pull it in; `--track`
 without it installed is a one-line error naming the extra. The tracking URI is MLflow's own
-setting (MLFLOW_TRACKING_URI); without it, runs go to ./mlruns, a local store.
+setting (MLFLOW_TRACKING_URI); without it, runs go to ./mlruns, a local file store (which MLflow 3
+keeps for existing users behind MLFLOW_ALLOW_FILE_STORE: the skinny package has no database store).
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +61,9 @@ def open_tracker(track: bool, config: BaseModel, out: Path) -> Iterator[Tracker]
         import mlflow
     except ImportError:
         raise HonkdataError("--track needs MLflow: pip install 'honkdata[mlflow]'") from None
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        mlflow.set_tracking_uri((Path.cwd() / "mlruns").as_uri())
     mlflow.set_experiment(f"honkdata-{config.recipe}")
     with mlflow.start_run(run_name=Path(out).name):
         mlflow.log_params(_flat(config.model_dump(mode="json")))

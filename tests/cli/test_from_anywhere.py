@@ -29,8 +29,9 @@ def test_build_with_the_default_config_from_another_directory(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     manifest = orjson.loads((tmp_path / "data/snapshots/music-queries/v0001/manifest.json").read_bytes())
-    assert Path(manifest["inputs"][0]["path"]) == shipped_sample()
-    assert manifest["inputs"][0]["rows_read"] == 20_000
+    inputs = {Path(i["path"]): i for i in manifest["inputs"]}
+    assert inputs[shipped_sample()]["rows_read"] == 20_000
+    assert inputs[shipped_sample("snips")]["kind"] == "curated"  # the labeled set the demo trains on
 
 
 def test_the_readme_python_snippet_from_another_directory(tmp_path, monkeypatch):

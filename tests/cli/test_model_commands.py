@@ -45,17 +45,19 @@ def test_predict_prints_one_json_line_per_query_in_order(model: Path, tmp_path: 
 
 
 def test_eval_json_has_the_headline_metrics(model: Path, labeled_store: Path, tmp_path: Path) -> None:
-    out = tmp_path / "metrics.json"
+    out, page = tmp_path / "metrics.json", tmp_path / "report.html"
     result = runner.invoke(
         app,
         ["eval", "--model", str(model), "--snapshot", "snips", "--root", str(labeled_store), "--json",
-         "--out", str(out)],
+         "--out", str(out), "--report", str(page)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     for key in ("intent_accuracy", "intent_macro_f1", "entity_f1", "frame_accuracy"):
         assert 0.0 <= report[key] <= 1.0
     assert report["n"] > 0 and json.loads(out.read_text())["n"] == report["n"]
+    html = page.read_text()
+    assert f"{100 * report['frame_accuracy']:.2f} %" in html and "play_music" in html
 
 
 def test_eval_on_an_outside_labeled_file(model: Path) -> None:

@@ -100,3 +100,20 @@ def test_loading_refuses_what_is_not_a_model(
     (out / "pytorch_model.bin").write_bytes(b"pickle")
     with pytest.raises(HonkdataError, match="safetensors weights only"):
         load_model(out)
+
+
+def test_tracking_logs_params_metrics_and_the_model(
+    majority_recipe: ModuleType, labeled_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    train(_config(majority_recipe, labeled_store, "epochs=2"), tmp_path / "m", track=True)
+    client = MlflowClient((tmp_path / "mlruns").as_uri())
+    [run] = client.search_runs([client.get_experiment_by_name("honkdata-majority").experiment_id])
+    assert run.data.params["data.snapshot"] == "snips" and run.data.params["epochs"] == "2"
+    history = client.get_metric_history(run.info.run_id, "validation_intent_accuracy")
+    assert [m.step for m in history] == [1, 2]
+    assert "test_frame_accuracy" in run.data.metrics
+    assert "model/metrics.json" in [a.path for a in client.list_artifacts(run.info.run_id, "model")]
