@@ -5,9 +5,11 @@ personal context, never from its looks (voice queries are lower case anyway). Th
 not the catalog: "call taylor swift" is a person, "play taylor swift" an artist. Only the weak
 contexts (also playlist and song shapes: "this is america", "the playlist drake made") defer to the
 allow-list. Introductions that song titles share word for word ("i'm yours", "this is me", "i'm
-still standing") take a name only when it is a common given name (`resources/given_names.txt`, from
-the US census) or typed with a capital in an otherwise lower-case query ("this is Ralf"), or when a
-comma and a request follow it ("i'm olivier, play my mix").
+still standing") take a name only when it is a given name (`resources/given_names.txt`, from the US
+census, and the rarer `given_names_ssa.txt`, from US birth records: "i'm ladislav"; accents aside) or
+typed with a capital in an otherwise lower-case query ("this is Ralf", "i'm Abellona"), or when a comma
+and a request follow it ("i'm olivier, play my mix"). "this is X" alone takes only a census name: a
+"This Is" playlist is named after an artist ("this is mozart").
 
 A context yields up to four words next to its trigger; the name is the run of those words that
 are not common words (pronouns, verbs, music words, kin terms), so "call me maybe" and
@@ -15,6 +17,7 @@ are not common words (pronouns, verbs, music words, kin terms), so "call me mayb
 """
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,12 +61,18 @@ class Rule:
     leftward: bool  # the name precedes the trigger ("jenny's birthday")
     strong: bool  # False: an allow-listed music name in this context is kept
     given_name: bool  # the name must start with a given name (`_given_name`): "i'm jenny", not "i'm yours"
+    common_name: bool  # ... and a common one: "this is mark", not the playlist "this is mozart"
 
 
 def _rule(
-    pattern: str, trigger: str, leftward: bool = False, strong: bool = True, given_name: bool = False
+    pattern: str,
+    trigger: str,
+    leftward: bool = False,
+    strong: bool = True,
+    given_name: bool = False,
+    common_name: bool = False,
 ) -> Rule:
-    return Rule(re.compile(pattern, re.I), trigger, leftward, strong, given_name)
+    return Rule(re.compile(pattern, re.I), trigger, leftward, strong, given_name or common_name, common_name)
 
 
 _GIVE = r"(?:call|ring|buzz|bell|text|shout)"
@@ -99,7 +108,8 @@ RULES = (
         strong=False,
         given_name=True,
     ),
-    _rule(rf"{_START}this is (?P<name>{_W})[.!?]*$", r"\bthis is \S+$", strong=False, given_name=True),
+    # A "This Is" playlist is named after an artist: only a common given name makes it an introduction.
+    _rule(rf"{_START}this is (?P<name>{_W})[.!?]*$", r"\bthis is \S+$", strong=False, common_name=True),
     _rule(
         rf"\b(?:the|that|this) {_MIX} {_NAME} {_MADE}\b", rf"\b{_MIX} (?:\S+ ){{1,4}}{_MADE}\b", strong=False
     ),
@@ -147,15 +157,27 @@ _STOP_WORDS = """
     way morning night evening afternoon weekend day week time minute minutes hour hours
 """
 STOP = frozenset(_STOP_WORDS.split())
-_GIVEN_NAMES_FILE = Path(__file__).resolve().parents[1] / "resources" / "given_names.txt"
+_RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 # Names in the census lists that are everyday words of music queries ("i'm a star", "this is america").
 _WORD_NAMES = """
     america star sun man queen lady spring summer autumn winter season sunday glory long irish sunny merry
     gay king angel christian del van na un mi nu
 """
-GIVEN_NAMES = frozenset(
-    line for line in _GIVEN_NAMES_FILE.read_text(encoding="utf-8").splitlines() if not line.startswith("#")
-) - frozenset(_WORD_NAMES.split())
+
+
+def _name_list(name: str) -> frozenset[str]:
+    lines = (_RESOURCES / name).read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+# The US census's common given names, and the rarer ones of the Social Security Administration's
+# baby-name counts (people from every country are born in the US: "ladislav", "mette", "khalid").
+COMMON_NAMES = _name_list("given_names.txt") - frozenset(_WORD_NAMES.split())
+GIVEN_NAMES = COMMON_NAMES | (_name_list("given_names_ssa.txt") - frozenset(_WORD_NAMES.split()))
+# Letters that Unicode does not decompose into a base letter and an accent.
+_FOLD = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ß": "ss", "ł": "l", "đ": "d", "ı": "i"}
+)
 _I = frozenset(("i", "i'm", "i’m", "im"))  # always capitalized, so no sign of a proper noun
 
 
@@ -186,14 +208,21 @@ def _name_run(text: str, words: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return kept
 
 
-def _given_name(text: str, start: int, end: int) -> bool:
-    """A common given name, or a capitalized word in a query that is otherwise lower case, as people
-    type a name ("this is Ralf")."""
+def _fold(word: str) -> str:
+    """Lower case without accents, as the name lists are written: "Débora" -> "debora"."""
+    decomposed = unicodedata.normalize("NFKD", word.lower().translate(_FOLD))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _given_name(text: str, start: int, end: int, names: frozenset[str] = GIVEN_NAMES) -> bool:
+    """A given name of `names` (accents aside), or a capitalized word in a query that is otherwise lower
+    case, as people type a name ("this is Ralf")."""
     word = text[start:end]
-    if word.lower() in GIVEN_NAMES:
+    if _fold(word) in names:
         return True
     rest = re.findall(r"[^\W\d_][\w'’]+", f"{text[:start]} {text[end:]}")
-    others = [w for w in rest if w.lower() not in _I]
+    # "I'm" says nothing of how the rest is typed, but "i'm" does: "i'm Abellona".
+    others = [w for w in rest if w.lower() not in _I or w.islower()]
     return word[0].isupper() and word[1:].islower() and any(w.islower() for w in others)
 
 
@@ -206,5 +235,6 @@ def find_persons(text: str, rules: Iterable[Rule] = RULES) -> Iterator[tuple[int
             if rule.leftward:
                 words.reverse()
             kept = _name_run(text, words)
-            if kept and (not rule.given_name or _given_name(text, *kept[0])):
+            names = COMMON_NAMES if rule.common_name else GIVEN_NAMES
+            if kept and (not rule.given_name or _given_name(text, *kept[0], names)):
                 yield min(s for s, _ in kept), max(e for _, e in kept), rule.strong

@@ -148,12 +148,42 @@ _ADDRESS_CONTEXT = re.compile(
     r"|\b(?:(?:i|we|they|you)\s(?:live|lived)|lives|living|located|based)\s(?:at|on)\s",
     re.I,
 )
-# The clause ends at a sentence mark, at a comma before a common word, or where a conjunction starts a
-# new one ("… and play drake", "… for this card").
+# Cues that announce a place less surely: "the party is at …", "send the merch to …", "the corner of …"
+# also come before a time, a level or a title ("at 7 pm", "take me back to dear old blighty",
+# "our little corner of the world"), so their clause must look more like an address (`_announced`).
+_WEAK_CONTEXT = re.compile(
+    r"(?<![<\w])at\s|\b(?:send|bring|take|drive)\b(?:\s[\w'-]+){0,4}?\s(?:to|at)\s|\bcorner\sof\s", re.I
+)
+# What a number after a weak cue counts, instead of a house ("at 7 pm", "in 2 years", "at 120 bpm").
+_COUNTED = (
+    "pm am p.m. a.m. o'clock oclock percent % bpm db volume min mins minute minutes sec secs second seconds "
+    "hour hours hrs day days week weeks month months year years times x k kbps fps degrees"
+)
+_NOT_AFTER_NUMBER = frozenset(_COUNTED.split())
+# Music words: a clause after a weak cue that holds one is a title or a request, not an address.
+_MUSIC = (
+    "playlist playlists soundtrack song songs album albums music mix mixtape remix tracks radio station "
+    "episode podcast artist band hits classics anthems jams tunes covers oldies favorites favourites "
+    "essentials collection edition vol"
+)
+_MUSIC_WORDS = frozenset(_MUSIC.split())
+# Words that start a new request after an address ("…, play something upbeat", "… and text mom").
+_REQUEST_WORDS = (
+    "play put add queue shuffle skip start stop pause resume repeat turn set find search call text message "
+    "email send share show tell ask remind invite thanks thank thx cheers please pls ok okay i i'm im we you "
+    "it it's its this that and then also so now tonight today tomorrow asap"
+)
+_REQUEST = _alternation(_REQUEST_WORDS.split())
+# The clause ends at a sentence mark, at a comma before a request ("…, mobile, al 36602, play it"), or
+# where a conjunction starts a new one ("… and play drake", "… for this card"); "and" between two
+# names stays inside ("the corner of X and Y"), and so does a region code in capitals ("…, IN Norway").
 _CLAUSE = re.compile(
-    rf"[^!?;]+?(?=\s?[!?;]|\.?\s*$|,\s(?:{_STOP})\b|\s(?:and|then|for|with|because|but|so|if|when|please)\b)",
+    rf"[^!?;]+?(?=\s?[!?;]|\.?\s*$|,\s(?!(?-i:[A-Z]{{2}})\b)(?:{_REQUEST})\b"
+    rf"|\s(?:and|&)\s(?:{_STOP})\b|\s(?!(?-i:[A-Z]{{2}})\b)(?:to|then|for|with|because|but|so|if|when|please)\b)",
     re.I,
 )
+# "new" and "old" start many street and town names ("1623 old cres").
+_COMMON = STOP - {"new", "old"}
 _TOKEN = re.compile(r"[^\s,]+")
 _HOUSE_NUMBER = re.compile(r"(?<![\w.:/])\d{1,6}[a-rt-z]?\.?(?![\w:/])", re.I)  # not "00s"
 # Words that are never part of a street name, so "top 40 hits on the road" is not an address.
@@ -170,7 +200,8 @@ ADDRESS_PREFILTER = "|".join(
         rf"\d[a-z]?,? (?:\S+ ){{0,3}}(?:{_STREET_TYPES}|route|rte|hwy|interstate|i|us|sr|cr|fm)\b",
         r"[a-z],? \d{5}\b|\b[a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}\b|\b[a-z]\d[a-z] ?\d[a-z]\d\b|\bgir ?0aa\b",
         r"\bbox\b|\b[adf]po a[aep]\b",  # PO boxes, armed forces
-        r"\b(?:address|ship|deliver|mail|post|lives?|living|lived|located|based)\b.*\d",  # address cues
+        r"\b(?:address|ship|deliver|mail|post|send|bring|take|drive|lives?|living|lived|located|based|corner"
+        r"|at)\b.*\d",  # address cues
     )
 )
 PREFILTER = "|".join(
@@ -206,14 +237,17 @@ _EXIT_CODES = (
 # long as the region's numbers (up to 15) is one even when the phone library rejects it for the region.
 # A cue is a word, not a placeholder: "<PHONE> office 0770…" is announced by nothing.
 _PHONE_CUE = re.compile(
-    r"(?<![<\w])(?:call|ring|dial|text|txt|sms|whatsapp|phone|number|mobile|cell|tel|fax|reach me)\b"
+    r"(?<![<\w])(?:call|ring|dial|text|txt|sms|whatsapp|phone|number|mobile|cell|tel|fax|reach me|send)\b"
     r"[\s:,.-]*(?:[a-z']+[\s:,-]+){0,3}$",  # up to three plain words between: no digits, no placeholder
     re.I,
 )
 _DIGIT_RUN = re.compile(
     r"(?<![\w+.])\+?\(?\d[\d ().-]{5,}\d(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w.])", re.I
 )
-_CARD_CUE = re.compile(r"\b(?:card|visa|mastercard|maestro|amex|credit|debit|cc|pay|charge)\b", re.I)
+_CARD_CUE = re.compile(
+    r"\b(?:card|visa|mastercard|maestro|amex|credit|debit|cc|pay|charge|buy|purchase|payment|checkout|billing)\b",
+    re.I,
+)
 _YEARS = re.compile(r"(?:19|20)\d\d ?[-/–] ?(?:19|20)\d\d")  # "greatest hits 1994-2009"
 _TRAILING = ".,;:!?)]}'\""
 
@@ -338,6 +372,7 @@ def find_addresses(text: str) -> Iterator[Span]:
     what follows an address cue ("my address is …") when it holds a house number."""
     spans = [span for m in _NUMBERED.finditer(text) if (span := _numbered(text, m))]
     spans += [span for m in _ADDRESS_CONTEXT.finditer(text) if (span := _announced(text, m.end()))]
+    spans += [span for m in _WEAK_CONTEXT.finditer(text) if (span := _announced(text, m.end(), weak=True))]
     if _POSTAL_CODE.search(text):  # where a street without a number could have its tail
         spans += [span for m in _NAMED.finditer(text) if (span := _named(text, m))]
     spans += [_grown(text, m.start(), m.end())[:2] for r in (_PO_BOX, _MILITARY) for m in r.finditer(text)]
@@ -380,22 +415,34 @@ def _named(text: str, m: re.Match[str]) -> tuple[int, int] | None:
     return (m.start(), tail.end()) if postal and _tail_ok(tail) else None
 
 
-def _announced(text: str, start: int) -> tuple[int, int] | None:
+def _announced(text: str, start: int, weak: bool = False) -> tuple[int, int] | None:
     """The clause after an address cue, if it is shaped like an address: a house number next to a
     word that is not a common one ("rua augusta 50"; not "7 tonight"), at most 16 words, without the
-    common words it ends with ("… harbour parade thanks")."""
+    common words it ends with ("… harbour parade thanks"). After a weak cue the clause must be shorter
+    (12 words), hold two such words and no music word, and its number must be no year and no time or
+    level ("at 7 pm")."""
     clause = _CLAUSE.match(text, start)
     if clause is None:
         return None
     spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text, start, clause.end())]
-    words = [text[s:e].rstrip(".").lower() for s, e in spans]
-    while words and words[-1] in STOP:
+    tokens = [text[s:e].rstrip(".") for s, e in spans]
+    words = [t.lower() for t in tokens]
+
+    def typed_as_name(i: int) -> bool:  # "… and Hayden Track", "… RABBALSHEDE OR"
+        return tokens[i][:1].isupper() and not text.isupper()
+
+    music = any(w in _MUSIC_WORDS and not typed_as_name(i) for i, w in enumerate(words))
+    while words and words[-1] in _COMMON and not typed_as_name(len(words) - 1):
         words.pop()
-    if len(words) > 16:
+    named = [w for w in words if w[:1].isalpha() and w not in _COMMON]
+    if len(words) > 16 or (weak and (len(named) < 2 or music)):
         return None
     for i, word in enumerate(words):
+        counted = words[i + 1 : i + 2] and words[i + 1] in _NOT_AFTER_NUMBER
+        if not _HOUSE_NUMBER.fullmatch(word) or (weak and (counted or _YEAR.fullmatch(word))):
+            continue
         beside = words[max(0, i - 1) : i] + words[i + 1 : i + 2]
-        if _HOUSE_NUMBER.fullmatch(word) and any(w[:1].isalpha() and w not in STOP for w in beside):
+        if any(w[:1].isalpha() and w not in _COMMON for w in beside):
             return start, spans[len(words) - 1][1]
     return None
 

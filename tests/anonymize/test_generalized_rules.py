@@ -1,0 +1,88 @@
+"""Rules generalized from the misses on the development draw (seed 1) of the generated PII sets: each
+case is written here in the shape of a miss, never copied from a set, and fails on the rules before."""
+
+import pytest
+
+from honkdata.anonymize import names
+from honkdata.anonymize.pii import scrub_pii
+
+
+def one(text: str, locale: str | None = None) -> str:
+    return scrub_pii([text], [locale])[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The house number after the street, after any cue that announces a place.
+        ("send the merch to Rua das Flores 12, Porto, play it", "send the merch to <ADDRESS>, play it"),
+        ("the party is at Obere Lindenstraße 8, see you", "the party is at <ADDRESS>, see you"),
+        ("play some jazz at Kongevej 31 Apt. 4 ODENSE Denmark", "play some jazz at <ADDRESS>"),
+        ("bring the records to ul. Długa 5 Suite 3", "bring the records to <ADDRESS>"),
+        # An intersection, and two names joined by "and", are one address.
+        ("meet me at the corner of Via Roma 7 and Elm Street", "meet me at <ADDRESS>"),
+        ("mail the tickets to Anna and Havnegade 14", "mail the tickets to <ADDRESS>"),
+        # A region code in capitals neither ends the clause nor is trimmed as a word ("IN", "OR", "SO").
+        ("ship the vinyl to Bergvegen 3 Apt. 2 VOSS, IN Norway 5700", "ship the vinyl to <ADDRESS>"),
+        ("deliver the record to Kirkegata 9 Suite 1 LARVIK OR", "deliver the record to <ADDRESS>"),
+        ("ship the vinyl to Calle Mayor 4 Suite 2 Soria , SO 42001", "ship the vinyl to <ADDRESS>"),
+        # "new" and "old" start street names beside a house number.
+        ("the party is at 48 Old Mill Lane, play something", "the party is at <ADDRESS>, play something"),
+        # A comma before a town that is also a word ("mobile", "little rock") stays inside.
+        ("deliver to 9 pine street, little rock, ar 72201", "deliver to <ADDRESS>"),
+        ("the party is at 5 oak way, mobile, ca-yt y1a 2b3, play it", "the party is at <ADDRESS>, play it"),
+    ],
+)  # fmt: skip
+def test_addresses_after_a_cue_in_any_format(text, expected):
+    assert one(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "play jazz at 7 pm",
+        "set the volume at 50 percent",
+        "find a table at the blue note in 2 years",
+        "add digital love at montreux to the road 66 2016 playlist",
+        "add take it back to 35 soul classics 1970 to 1975 playlist",
+        "add young at heart to beth's sos 48 2016",
+        "our little corner of the world music from the 17 soundtrack",
+        "book a table at a food truck in brookwood on october fifteenth, 2020",
+        "play calle 13",
+    ],
+)
+def test_a_weak_cue_before_a_time_a_count_or_a_title_is_no_address(text):
+    assert one(text) == text
+
+
+def test_digits_sent_to_are_a_phone_and_buying_is_a_card_context():
+    assert one("send this song to 21 284 762 9910", "en-PT") == "send this song to <PHONE>"
+    # A 12-digit Maestro number (Luhn-valid) only where the query speaks of paying: buying is paying.
+    assert one("buy the new album with 501800000009") == "buy the new album with <CARD>"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("i'm Abellona", "i'm <PERSON>"),  # a lower-case "i'm" shows how the rest is typed
+        ("i'm ladislav", "i'm <PERSON>"),  # a rarer given name, from the SSA list
+        ("i'm débora", "i'm <PERSON>"),  # accents aside: "debora"
+        ("hi it's mette", "hi it's <PERSON>"),
+        ("it's khalid here", "it's <PERSON> here"),
+    ],
+)
+def test_casual_introductions_with_rarer_names(text, expected):
+    assert one(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["I'm Yours", "this is mozart", "This Is Verdi", "i'm kinda tired", "i'm yours"]
+)
+def test_titles_and_this_is_playlists_stay(text):
+    assert one(text) == text
+
+
+def test_the_rarer_names_exclude_dictionary_words_and_one_word_artists():
+    assert {"ladislav", "mette", "khalid", "debora"} <= names.GIVEN_NAMES
+    assert not {"hope", "heaven", "blue", "yours", "kinda"} & (names.GIVEN_NAMES - names.COMMON_NAMES)
+    assert "ladislav" not in names.COMMON_NAMES  # "this is ladislav" alone is a playlist shape
