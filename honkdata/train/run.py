@@ -10,6 +10,7 @@ import platform
 import random
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,14 +55,12 @@ class EpochLog:
 
 
 def seed_everything(seed: int) -> None:
-    """Python, numpy and (when loaded) torch on every device: a run is repeatable from its config."""
+    """Python, numpy and torch on every device, when the recipe uses it: a run is repeatable from its
+    config. Importing torch only to seed it would cost seconds to recipes that never use it."""
     random.seed(seed)
     np.random.seed(seed)
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.manual_seed(seed)
+    if (torch := sys.modules.get("torch")) is not None:
+        torch.manual_seed(seed)
 
 
 @dataclass

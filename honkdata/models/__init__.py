@@ -1,0 +1,1 @@
+"""Reusable model pieces of the training recipes (torch modules, collators, decoders)."""
