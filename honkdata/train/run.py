@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import orjson
 import yaml
 from pydantic import BaseModel
 
@@ -39,6 +40,7 @@ from honkdata.train.predictor import Predictor
 from honkdata.train.tracking import Tracker, open_tracker
 
 _COMPLETE = ".complete"  # written into a checkpoint folder once the recipe is done with it
+_RUN_STATE = "run_state.json"  # the run's own state in each checkpoint
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,25 @@ class TrainingRun:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         self._pending = folder
+        self._write_state(folder)
         return folder
+
+    def _write_state(self, folder: Path) -> None:
+        """The run's own part of a checkpoint (early stopping's memory, the epochs so far), so a resumed
+        run judges its next epoch against the best before the break, not against nothing."""
+        state = {
+            "best": self._best,
+            "since_best": self._since_best,
+            "history": [vars(e) for e in self.history],
+        }
+        (folder / _RUN_STATE).write_bytes(orjson.dumps(state))
+
+    def restore(self) -> None:
+        """Take back the run's state from `resume_from`, when resuming."""
+        if self.resume_from is not None and (self.resume_from / _RUN_STATE).is_file():
+            state = orjson.loads((self.resume_from / _RUN_STATE).read_bytes())
+            self._best, self._since_best = state["best"], state["since_best"]
+            self.history = [EpochLog(**entry) for entry in state["history"]]
 
     def _seal(self) -> None:
         if self._pending is not None:
@@ -106,11 +126,15 @@ class TrainingRun:
                     shutil.rmtree(older, ignore_errors=True)
             self._pending = None
 
-    def end_epoch(self, epoch: int, predictor: Predictor, logs: dict[str, float]) -> Verdict:
-        """Score the validation split with task metrics, log them, and judge the epoch."""
+    def end_epoch(
+        self, epoch: int, predictor: Predictor, logs: dict[str, float], limit: int | None = None
+    ) -> Verdict:
+        """Score the validation split (its first `limit` rows, where reading them all is costly, as
+        generating with an LLM is) with task metrics, log them, and judge the epoch."""
+        pending = self._pending  # written before this call: it gets the state after the judgment
         self._seal()
         started = time.perf_counter()
-        validation = self.data.validation
+        validation = self.data.validation[:limit]
         scores = score(validation, predictor.predict([e.text for e in validation])) if validation else {}
         metrics = {**logs, **{f"validation_{k}": scores[k] for k in HEADLINE if k in scores}}
         entry = EpochLog(epoch, metrics, time.perf_counter() - started)
@@ -120,11 +144,11 @@ class TrainingRun:
             self.on_epoch(entry)
         # Without a validation split there is nothing to choose by: the last epoch is the best.
         value = scores.get(self.monitor, float(epoch))
-        if value > self._best:
-            self._best, self._since_best = value, 0
-            return Verdict(best=True, stop=False)
-        self._since_best += 1
-        return Verdict(best=False, stop=bool(self.patience) and self._since_best >= self.patience)
+        best = value > self._best
+        self._best, self._since_best = (value, 0) if best else (self._best, self._since_best + 1)
+        if pending is not None:
+            self._write_state(pending)
+        return Verdict(best=best, stop=not best and bool(self.patience) and self._since_best >= self.patience)
 
     @property
     def seconds(self) -> float:
@@ -198,6 +222,7 @@ def train(
         run = TrainingRun(
             folder, checkpoints, resume_from, data, config.monitor, config.patience, tracker, on_epoch
         )
+        run.restore()
         predictor = recipe.train(config, data, run)
         train_seconds = run.seconds
         metrics = {

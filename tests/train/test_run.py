@@ -66,8 +66,39 @@ def test_a_failed_run_keeps_the_previous_model_and_resumes(
     assert not list(tmp_path.glob(".m.staging-*"))
     result = train(_config(majority_recipe, labeled_store, "epochs=4"), out, resume=True)
     # Epoch 2's checkpoint was never followed by more training, so it does not count as whole: the
-    # resumed run starts after epoch 1's.
-    assert [e["epoch"] for e in result["lineage"]["epochs"]] == [2, 3, 4]
+    # resumed run starts after epoch 1's, and the model's history reads as one run.
+    assert [e["epoch"] for e in result["lineage"]["epochs"]] == [1, 2, 3, 4]
+
+
+def test_a_resumed_run_remembers_the_best_epoch(
+    majority_recipe: ModuleType, labeled_store: Path, tmp_path: Path
+) -> None:
+    # The stand-in never improves after epoch 1: with patience 2, epochs 2 and 3 stop the run. Broken
+    # at epoch 3 (resumed after epoch 1), a run that forgot epoch 1's score would take epoch 2 as a new best.
+    out = tmp_path / "m"
+    with pytest.raises(RuntimeError, match="killed"):
+        train(_config(majority_recipe, labeled_store, "epochs=9", "patience=2", "fail_at_epoch=3"), out)
+    result = train(_config(majority_recipe, labeled_store, "epochs=9", "patience=2"), out, resume=True)
+    assert [e["epoch"] for e in result["lineage"]["epochs"]] == [1, 2, 3]
+
+
+def test_validation_can_be_capped(majority_recipe: ModuleType, labeled_store: Path) -> None:
+    from honkdata.train.examples import load_training_data
+    from honkdata.train.run import TrainingRun
+    from honkdata.train.tracking import _NoTracking
+    from tests.train.conftest import MajorityPredictor
+
+    data = load_training_data(_config(majority_recipe, labeled_store).data)
+    run = TrainingRun(Path("unused"), Path("unused"), None, data, "intent_accuracy", 0, _NoTracking())
+    seen: list[int] = []
+
+    class Counting(MajorityPredictor):
+        def predict(self, texts):
+            seen.append(len(texts))
+            return super().predict(texts)
+
+    run.end_epoch(1, Counting(data.labels, 0), {}, limit=25)
+    assert seen == [25] and len(data.validation) > 25
 
 
 def test_resume_without_a_checkpoint_is_one_line(
