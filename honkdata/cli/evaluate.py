@@ -32,6 +32,7 @@ def evaluate(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="format of --data")] = "auto",
     root: RootOption = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="score only the first N rows")] = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="also write the metrics here as JSON")
     ] = None,
@@ -48,7 +49,7 @@ def evaluate(
         raise HonkdataError("give exactly one of --snapshot REF or --data PATH")
     if split not in SPLITS:
         raise HonkdataError(f"--split must be one of {', '.join(SPLITS)}")
-    report = run_evaluation(model, snapshot=snapshot, root=root, split=split, data=data, fmt=fmt)
+    report = run_evaluation(model, snapshot=snapshot, root=root, split=split, data=data, fmt=fmt, limit=limit)
     if out_file is not None:
         out_file.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     if report_file is not None:

@@ -15,8 +15,10 @@ def evaluate(
     split: str = "test",
     data: str | Path | None = None,
     fmt: str = "auto",
+    limit: int | None = None,
 ) -> dict:
-    """Task metrics of the model at `model` on a snapshot's split, or on a labeled file (`data`)."""
+    """Task metrics of the model at `model` on a snapshot's split, or on a labeled file (`data`);
+    `limit` scores only the first rows (a slow model, a quick look)."""
     predictor = load_model(model)
     if data is not None:
         examples = file_examples(predictor.labels, Path(data), fmt)
@@ -24,6 +26,7 @@ def evaluate(
     else:
         examples = snapshot_examples(predictor.labels, snapshot or "music-queries@latest", root, split)
         scored_on = {"snapshot": snapshot, "split": split}
+    examples = examples[:limit]
     started = time.perf_counter()
     frames = [frame for _, frame in predict_batches(predictor, (e.text for e in examples))]
     seconds = time.perf_counter() - started

@@ -34,7 +34,10 @@ class DataConfig(BaseModel):
     # A query seen 1,000 times matters more in the field than one seen once; log keeps the head
     # from drowning the tail.
     weighting: Literal["none", "log", "linear"] = "none"
-    max_examples: int | None = Field(None, ge=1)  # per split: quick runs and tests
+    # Quick runs and tests: at most this many training rows, and validation and test rows (a fixed
+    # sample). Separate, because reading a split costs a generating model far more than training on it.
+    max_examples: int | None = Field(None, ge=1)
+    max_eval_examples: int | None = Field(None, ge=1)
 
 
 def _parse_value(text: str) -> object:

@@ -135,9 +135,10 @@ def load_training_data(config: DataConfig) -> TrainingData:
     splits = {}
     for split in SPLITS:
         rows = table.filter(pc.equal(table.column("split"), split))
-        if config.max_examples is not None:
+        cap = config.max_examples if split == "train" else config.max_eval_examples
+        if cap is not None:
             # Ids are content hashes: sorting by them is a fixed, unbiased sample.
-            rows = rows.take(pc.sort_indices(rows, [("id", "ascending")])[: config.max_examples])
+            rows = rows.take(pc.sort_indices(rows, [("id", "ascending")])[:cap])
         splits[split] = examples_from_table(rows, config.labels, config.weighting)
     lineage = {
         "snapshot": str(ref),

@@ -66,6 +66,10 @@ def test_eval_on_an_outside_labeled_file(model: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["n"] == 100 and report["per_intent"]["play_music"]["support"] == 100
+    limited = runner.invoke(
+        app, ["eval", "--model", str(model), "--data", str(snips), "--json", "--limit", "10"]
+    )
+    assert json.loads(limited.stdout)["n"] == 10
 
 
 @pytest.mark.parametrize(

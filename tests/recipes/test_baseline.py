@@ -248,7 +248,13 @@ def test_trains_from_a_snapshot_and_loads_as_a_honkdata_model(tmp_path: Path, la
     from honkdata.train.run import train
 
     config = _config(
-        data=DataConfig(snapshot="snips@latest", root=str(labeled_store), labels="source", max_examples=300)
+        data=DataConfig(
+            snapshot="snips@latest",
+            root=str(labeled_store),
+            labels="source",
+            max_examples=300,
+            max_eval_examples=300,
+        )
     )
     metrics = train(config, tmp_path / "model")
     assert metrics["test"]["intent_accuracy"] > 0.7

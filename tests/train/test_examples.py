@@ -39,6 +39,9 @@ def test_weighting_and_cap(labeled_store: Path) -> None:
         DataConfig(snapshot="snips", root=str(labeled_store), max_examples=50, weighting="linear")
     )
     assert len(plain.train) == 50 and [e.id for e in plain.train] == [e.id for e in linear.train]
+    assert len(plain.test) > 50  # max_eval_examples caps those
+    capped = load_training_data(DataConfig(snapshot="snips", root=str(labeled_store), max_eval_examples=20))
+    assert (len(capped.validation), len(capped.test)) == (20, 20) and len(capped.train) > 2_000
     assert all(e.weight == 1.0 for e in plain.train)
     # A query the source holds twice was merged into one row of count 2.
     store = SnapshotStore(labeled_store)
