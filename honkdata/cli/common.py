@@ -2,6 +2,7 @@
 the common options, and the config and store every command starts from."""
 
 import functools
+import os
 import signal
 import sys
 import threading
@@ -52,6 +53,27 @@ ConfigOption = Annotated[
         help="build config YAML; paths in it are relative to its folder [default: the shipped build.yaml]",
     ),
 ]
+
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="CPU threads for the model's math [default: one per core]; 1 is fastest on a machine "
+        "busy with other jobs",
+    ),
+]
+
+
+def use_threads(n: int | None) -> None:
+    """Set the math libraries' thread count, before they are imported (they read it once, then)."""
+    if n is None:
+        return
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = str(n)
+    if (torch := sys.modules.get("torch")) is not None:
+        torch.set_num_threads(n)
+
 
 _signals: list[int] = []
 _STOPPED = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}

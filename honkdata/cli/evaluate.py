@@ -6,7 +6,15 @@ from typing import Annotated
 import orjson
 import typer
 
-from honkdata.cli.common import JsonOption, RootOption, friendly_errors, out, print_json
+from honkdata.cli.common import (
+    JsonOption,
+    RootOption,
+    ThreadsOption,
+    friendly_errors,
+    out,
+    print_json,
+    use_threads,
+)
 from honkdata.errors import HonkdataError
 
 app = typer.Typer()
@@ -39,9 +47,11 @@ def evaluate(
     report_file: Annotated[
         Path | None, typer.Option("--report", help="also write an HTML report here")
     ] = None,
+    threads: ThreadsOption = None,
     json: JsonOption = False,
 ) -> None:
     """Score a model: intent accuracy and macro-F1, entity span F1, exact-frame accuracy."""
+    use_threads(threads)
     from honkdata.evaluate.run import evaluate as run_evaluation
     from honkdata.schema import SPLITS
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from honkdata.cli.common import friendly_errors
+from honkdata.cli.common import ThreadsOption, friendly_errors, use_threads
 from honkdata.errors import HonkdataError
 
 app = typer.Typer()
@@ -46,8 +46,10 @@ def predict(
         Path | None, typer.Option("--in", help="a file of queries: one per line, or JSON lines; - for stdin")
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="queries per model call")] = 256,
+    threads: ThreadsOption = None,
 ) -> None:
     """Read queries into intents and entities: {"query", "intent", "confidence", "entities"} per line."""
+    use_threads(threads)
     from honkdata.train.model import load_model, predict_batches
 
     if not queries and in_path is None:

@@ -5,7 +5,16 @@ from typing import Annotated
 
 import typer
 
-from honkdata.cli.common import JsonOption, RootOption, err, friendly_errors, out, print_json
+from honkdata.cli.common import (
+    JsonOption,
+    RootOption,
+    ThreadsOption,
+    err,
+    friendly_errors,
+    out,
+    print_json,
+    use_threads,
+)
 
 app = typer.Typer()
 
@@ -48,9 +57,11 @@ def train(
     track: Annotated[
         bool, typer.Option("--track", help="log to MLflow (pip install 'honkdata[mlflow]')")
     ] = False,
+    threads: ThreadsOption = None,
     json: JsonOption = False,
 ) -> None:
     """Train a query-understanding model (intent + entities) on a snapshot and score it."""
+    use_threads(threads)
     from honkdata.recipes import get_recipe
     from honkdata.resources import shipped_config
     from honkdata.train.config import load_recipe_config

@@ -2,6 +2,8 @@
 
     <model dir>/
       model.safetensors | adapter_model.safetensors (+ adapter_config.json)   # the recipe's weights
+      ...             what else the recipe needs to load them: the encoder's heads.safetensors, a
+                      base model's config.json and tokenizer files, the baseline's vocabularies
       labels.json     the label space and its ids
       config.yaml     the resolved recipe config (its `recipe` key names the recipe that loads it)
       metrics.json    validation and test task metrics
@@ -73,6 +75,7 @@ def staged_model_folder(out: Path) -> Iterator[Path]:
     staging.mkdir()
     try:
         yield staging
+        _readable(staging)
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         if out.exists():
             os.rename(out, old)
@@ -80,6 +83,15 @@ def staged_model_folder(out: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _readable(folder: Path) -> None:
+    """Files as readable as the user's umask allows, like anything else they write: libraries that
+    go through temporary files leave them owner-only, and a model is meant to be shared."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in folder.rglob("*"):
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def _pid_alive(pid: str) -> bool:

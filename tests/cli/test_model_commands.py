@@ -2,6 +2,7 @@
 commands' contract, whatever the recipe."""
 
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -122,3 +123,21 @@ def test_eval_refuses_a_model_of_another_taxonomy(model: Path, labeled_store: Pa
         app, ["eval", "--model", str(model), "--snapshot", "snips", "--root", str(labeled_store)]
     )
     assert result.exit_code != 0 and "another taxonomy" in result.output
+
+
+def test_threads_reach_the_math_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from honkdata.cli.common import use_threads
+
+    before = torch.get_num_threads()
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(variable, raising=False)
+    try:
+        use_threads(1)
+        assert torch.get_num_threads() == 1
+        assert {os.environ[v] for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")} == {
+            "1"
+        }
+    finally:
+        torch.set_num_threads(before)

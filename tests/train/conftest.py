@@ -52,6 +52,7 @@ def _train(config: MajorityConfig, data, run) -> MajorityPredictor:
         verdict = run.end_epoch(epoch, predictor, {"loss": 1.0 / epoch})
         if verdict.best:
             save_file({"intent": np.array([best])}, str(run.folder / "model.safetensors"))
+            (run.folder / "model.safetensors").chmod(0o600)  # as a library writing a temp file leaves it
         save_file({"epoch": np.array([epoch])}, str(run.checkpoint(epoch) / "state.safetensors"))
         if verdict.stop:
             break

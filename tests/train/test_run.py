@@ -35,6 +35,7 @@ def test_a_run_publishes_a_complete_model_folder(
     assert lineage["content_hash"] in card and lineage["manifest_sha256"] in card
     assert yaml.safe_load((out / "config.yaml").read_text())["recipe"] == "majority"
     assert not list(out.parent.glob(".m.*"))  # no staging, no checkpoints left behind
+    assert all(p.stat().st_mode & 0o044 for p in out.iterdir())  # shareable, whatever wrote them
 
 
 def test_the_saved_model_predicts_as_trained(
