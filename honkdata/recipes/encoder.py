@@ -16,9 +16,6 @@ import os
 import random
 import shutil
 import time
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +35,7 @@ from honkdata.models.joint_encoder import (
     packaged_minilm,
     to_pieces,
 )
+from honkdata.models.quiet import peft_quietly
 from honkdata.train.config import DataConfig
 from honkdata.train.examples import Example, TrainingData
 from honkdata.train.labels import LabelSpace
@@ -141,15 +139,6 @@ def _encoder(folder: Path):
     return AutoModel.from_pretrained(str(folder), trust_remote_code=False)
 
 
-@contextmanager
-def _peft_quietly() -> Iterator[None]:
-    """peft calls a transformers method that transformers 5 deprecates: a warning on every train and
-    load that no user can act on."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        yield
-
-
 def _lora_targets(encoder: torch.nn.Module, config: Config) -> list[str]:
     """Full names of the Linear layers to adapt. The pooler is left out: the heads read the hidden
     states, so an adapter there would never get a gradient."""
@@ -183,7 +172,7 @@ def _build(config: Config, labels: LabelSpace) -> JointEncoder:
             lora_dropout=config.lora_dropout,
             target_modules=_lora_targets(encoder, config),
         )
-        with _peft_quietly():
+        with peft_quietly():
             encoder = get_peft_model(encoder, lora)
     return JointEncoder(
         encoder, hidden, len(labels.intents), len(labels.tags), config.pooling, config.dropout
@@ -418,7 +407,7 @@ def load(folder: Path, labels: LabelSpace, config: Config) -> JointPredictor:
             for k in ("model_type", "hidden_size", "num_hidden_layers", "vocab_size")
         ):
             raise HonkdataError(f"{folder}: its adapter was trained on another base model than {base}")
-        with _peft_quietly():
+        with peft_quietly():
             encoder = PeftModel.from_pretrained(_encoder(base), str(folder), is_trainable=False)
         encoder = encoder.merge_and_unload()
     elif (folder / ENCODER_WEIGHTS).is_file():

@@ -38,6 +38,7 @@ from honkdata.models.causal_lm import (
 from honkdata.models.llm_decode import CausalLMPredictor
 from honkdata.models.llm_format import FrameFormat
 from honkdata.models.llm_sft import IGNORE, batches, token_losses
+from honkdata.models.quiet import peft_quietly
 from honkdata.train.config import DataConfig
 from honkdata.train.examples import TrainingData
 from honkdata.train.labels import LabelSpace
@@ -119,7 +120,8 @@ def _with_lora(model, config: Config):
         target_modules=sorted(set(config.lora_modules) & leaves),
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, lora)
+    with peft_quietly():
+        return get_peft_model(model, lora)
 
 
 def _schedule(warmup: int, total: int):
@@ -344,10 +346,12 @@ def load(folder: Path, labels: LabelSpace, config: Config) -> CausalLMPredictor:
         base = resolve_base_model(config.base_model)
         if architecture(folder) != architecture(base):
             raise HonkdataError(f"{folder}: its adapter was trained on another base model than {base}")
-        lm = PeftModel.from_pretrained(load_causal_lm(base, device), str(folder), is_trainable=False)
+        with peft_quietly():
+            lm = PeftModel.from_pretrained(load_causal_lm(base, device), str(folder), is_trainable=False)
         lm = lm.merge_and_unload()
     elif (folder / MODEL_WEIGHTS).is_file():
-        lm = load_causal_lm(folder, device)
+        with peft_quietly():
+            lm = load_causal_lm(folder, device)
     else:
         raise HonkdataError(f"{folder} holds no model weights ({ADAPTER_WEIGHTS} or {MODEL_WEIGHTS})")
     return _predictor(lm, FrameFormat(load_tokenizer(folder), labels), config)
