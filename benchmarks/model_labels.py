@@ -92,9 +92,7 @@ def main() -> None:
 
     weak = _labels(root, "hidden-weak", log, None, args.min_confidence)
     assisted = _labels(root, "hidden-model", log, model, args.min_confidence)
-    print(
-        f"\n== model-assisted labels: {args.recipe} trained on {ref}, {len(gold):,} hidden test queries =="
-    )
+    print(f"\n== model-assisted labels: {args.recipe} trained on {ref}, {len(gold):,} hidden test queries ==")
     print(f"(model labels at confidence >= {args.min_confidence})")
     print("| labels | music rows | coverage | accuracy |\n|---|---|---|---|")
     _report("weak alone", gold, weak, {"weak"})

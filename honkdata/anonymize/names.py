@@ -11,9 +11,13 @@ typed with a capital in an otherwise lower-case query ("this is Ralf", "i'm Abel
 and a request follow it ("i'm olivier, play my mix"). "this is X" alone takes only a census name: a
 "This Is" playlist is named after an artist ("this is mozart").
 
-A context yields up to four words next to its trigger; the name is the run of those words that
-are not common words (pronouns, verbs, music words, kin terms), so "call me maybe" and
-"text mom" yield nothing and "text jenny i'm on my way" yields "jenny".
+A context yields up to four words next to its trigger (five after a strong one: "jaydee y. van der
+rest"); the name is the run of those words that are not common words (pronouns, verbs, music words,
+kin terms), so "call me maybe" and "text mom" yield nothing and "text jenny i'm on my way" yields
+"jenny". After a strong trigger, common words that are names there join the run: capitalized beside a
+capitalized name in a lower-case query ("remind Elizabeth Best about it"), and in lower case a noun
+that is a frequent US census surname after a given name ("earle best") or a census given name before
+a surname (`resources/surnames.txt`: "alexa hoffman").
 """
 
 import re
@@ -24,9 +28,13 @@ from pathlib import Path
 
 # A word with inner apostrophes or hyphens ("o'brien"), but not a possessive 's ("jenny's"); or an
 # initial ("marie j. hamanova").
-_W = r"(?:[^\W\d_]\.|[^\W\d_]+(?:['’-](?!s\b)[^\W\d_]+)*)"
+# Zero-width and byte-order marks count as letters, so that one inside a name neither splits nor hides it.
+_L = r"(?:[^\W\d_]|[\u200b-\u200d\u2060\ufeff])"
+_W = rf"(?:[^\W\d_]\.|{_L}+(?:['’-](?!s\b){_L}+)*)"
 _NAME = rf"(?P<name>{_W}(?: {_W}){{0,3}})"  # "anthony van den oord"
-_NEXT = rf"(?={_NAME})"  # a lookahead: words trimmed off one name stay free for the next trigger
+# A lookahead: words trimmed off one name stay free for the next trigger; what follows a strong
+# trigger may be five words long ("jaydee y. van der rest"), since the name run decides.
+_NEXT = rf"(?=(?P<name>{_W}(?: {_W}){{0,4}}))"
 # Where a command starts: the query start, punctuation, or a filler, conjunction or "want to".
 _START = (
     r"(?:^|[,.;:!?]\s*|\b(?:and|then|also|please|pls|plz|now|just|ok|okay|so|yeah|um|uh|hi|hey|hello"
@@ -82,7 +90,7 @@ _SHARED = r"(?:shared|sent|gave|showed|recommended|made|played) (?:(?:with|for|t
 _I_AM = r"(?:i'm|i’m|im|i am|it's|it’s|its|it is|this is)"
 _GREETING = r"\b(?:hi|hey|hello|hiya|yo)[,!]? "
 # The end of an introduction: the end of the query, punctuation, or the request that follows it.
-_INTRO_END = rf"(?=[,.;:!?]|$| (?:{_REQUEST})\b)"
+_INTRO_END = rf"(?= ?[,.;:!?]|$| (?:{_REQUEST})\b)"
 _MIX = r"(?:mix|mixtape|playlist|song|songs|track|tracks|album|list|tape|tune|tunes|set)"
 _MADE = r"(?:made|sent|shared|recommended|picked|chose|curated|compiled|put together)"
 RULES = (
@@ -93,7 +101,7 @@ RULES = (
     # "this is johnny cash" alone is a playlist; "this is mark, play my mix" an introduction.
     _rule(rf"{_START}this is {_NAME},? (?:{_REQUEST})\b", r"\bthis is ", strong=False),
     # "i'm olivier, play my mix": the comma and the request make it an introduction, not "i'm alive".
-    _rule(rf"{_START}{_I_AM} {_NAME}, (?:{_REQUEST})\b", rf"\b{_I_AM} [^,]+, ", strong=False),
+    _rule(rf"{_START}{_I_AM} {_NAME} ?, (?:{_REQUEST})\b", rf"\b{_I_AM} [^,]+, ", strong=False),
     _rule(
         rf"{_START}{_I_AM} {_NAME} (?:here|speaking|calling)\b",
         r" (?:here|speaking|calling)\b",
@@ -127,8 +135,8 @@ RULES = (
 PREFILTER = "|".join(rule.trigger for rule in RULES)
 
 
-# Words that are never (part of) a person's name in these contexts.
-_STOP_WORDS = """
+# Words that are never (part of) a person's name in these contexts: function words and verbs ...
+_FUNCTION_WORDS = """
     i me my mine myself you your yours he him his she her hers it its we us our they them their this that
     these those there here who whom whose what which when where why how all any some every each both
     someone somebody anyone anybody everyone everybody nobody people guys folks y'all yall
@@ -137,17 +145,21 @@ _STOP_WORDS = """
     just only really even still now later today tonight tomorrow yesterday soon asap quick quickly right
     is am are was were be been being do does did done have has had having can could would should shall
     must might get got go going gone come came let let's make made say said tell told know knew want
-    wanna need like love loved hate see look take give gave send sent share shared show showed bring
+    wanna need like loved hate see look take give gave send sent share shared show showed bring
     play playing played put add start stop skip pause resume repeat shuffle turn set find search hear
     listen sing dance call calling called ring text texting message email dial phone ping remind invite
     ask thank thanks please pls plz hi hey hello ok okay um uh oh yo sorry gonna wanna gotta outta
     im ill id ive dont cant wont youre its thats whats lets i'm i'll i'd i've don't can't won't you're
     it's that's what's
+"""
+# ... and the nouns and adjectives of music queries, some of which are also surnames or given names
+# (`_SURNAME_WORDS`, `_GIVEN_WORDS`: "chris love", "earle best", "alexa hoffman").
+_CONTENT_WORDS = """
     song songs track tracks music tune tunes album albums playlist playlists mix mixtape radio station
     artist band singer rapper dj hits hit single record records version remix cover lyrics video videos
     podcast episode audiobook genre jazz rock pop rap country classical something anything nothing
     everything one two three four five six seven eight nine ten first last next new old best top good
-    great happy birthday merry christmas party wedding
+    great happy birthday merry christmas party wedding love
     mom mum mommy mummy mama mother dad daddy papa father grandma grandpa granny nana nan grandmother
     grandfather sister brother sis bro wife husband hubby wifey son daughter kids kid baby babe honey
     aunt auntie uncle cousin niece nephew friend friends buddy pal mate bestie boss boyfriend girlfriend
@@ -156,7 +168,7 @@ _STOP_WORDS = """
     alexa siri google cortana assistant spotify
     way morning night evening afternoon weekend day week time minute minutes hour hours
 """
-STOP = frozenset(_STOP_WORDS.split())
+STOP = frozenset(_FUNCTION_WORDS.split()) | frozenset(_CONTENT_WORDS.split())
 _RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 # Names in the census lists that are everyday words of music queries ("i'm a star", "this is america").
 _WORD_NAMES = """
@@ -179,6 +191,19 @@ _FOLD = str.maketrans(
     {"ø": "o", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "ß": "ss", "ł": "l", "đ": "d", "ı": "i"}
 )
 _I = frozenset(("i", "i'm", "i’m", "im"))  # always capitalized, so no sign of a proper noun
+# The US census's surnames, most common first ("smith", ..., "lundberg", ...).
+_SURNAME_RANKS = (_RESOURCES / "surnames.txt").read_text(encoding="utf-8").split("\n")
+SURNAMES = frozenset(line for line in _SURNAME_RANKS if line and not line.startswith("#"))
+_CONTENT = frozenset(_CONTENT_WORDS.split())
+# Nouns and adjectives that are also among the census's 5,000 most common surnames ("best", "good",
+# "day", "love"): after a given name in a strong context, they end the name ("earle best").
+_SURNAME_WORDS = _CONTENT & frozenset(_SURNAME_RANKS[1:5001])
+# Nouns that are also census given names ("alexa", "love", "honey"): in a strong context, before a
+# surname that is no common word, they start the name ("call alexa hoffman").
+_NAME_WORDS = STOP & _name_list("given_names.txt")  # also "my", "so", "ping": as capitals only
+_GIVEN_WORDS = _CONTENT & _NAME_WORDS
+# "love you" is no surname.
+_ITS_OBJECT = frozenset(("you", "u", "ya", "me", "him", "her", "them", "us", "it"))
 
 
 def _words(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -197,14 +222,54 @@ def _is_initial(word: str, after: str) -> bool:
     return word.lower() not in STOP or (word.isupper() and after[0].isupper())
 
 
-def _name_run(text: str, words: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The leading words that make a name: name words, and initials between two of them."""
+def _titled(word: str) -> bool:
+    """Typed with a capital, as a name is ("Best", "O'Neil"), and not "I" or "I'm"."""
+    return len(word) >= 2 and word[0].isupper() and word[1:].lower() == word[1:] and word.lower() not in _I
+
+
+def _name_run(text: str, words: list[tuple[int, int]], strong: bool = False) -> list[tuple[int, int]]:
+    """The leading words that make a name: name words, and initials between two of them. In a strong
+    context also common words that are names there: capitalized, beside a capitalized name, in a query
+    typed in lower case ("remind Elizabeth Best about it"; a function word only if it is a census given
+    name, first: "My Lundberg"); or in lower case, a noun that is a frequent surname after a given name
+    ("earle best") or a given name before a surname ("alexa hoffman")."""
     kept: list[tuple[int, int]] = []
+    by_capital: list[bool] = []  # kept only for its capital
+    titled = strong and any(w.islower() for w in re.findall(r"[^\W\d_]{2,}", text))
     for i, (s, e) in enumerate(words):
-        after = text[slice(*words[i + 1])] if i + 1 < len(words) else ""
-        if not (_is_name_word(text[s:e]) or (kept and _is_initial(text[s:e], after))):
+        word, after = text[s:e], text[slice(*words[i + 1])] if i + 1 < len(words) else ""
+        lower, capital = word.lower(), False
+        if _is_name_word(word) or (kept and _is_initial(word, after)):
+            pass
+        elif titled and _titled(word) and (lower in _CONTENT or (not kept and lower in _NAME_WORDS)):
+            capital = True
+        elif (
+            strong
+            and not kept
+            and lower in _GIVEN_WORDS
+            and _is_name_word(after)
+            and after.lower() in SURNAMES
+        ):
+            pass
+        elif (
+            strong
+            and len(kept) == 1
+            and lower in _SURNAME_WORDS
+            and _fold(text[slice(*kept[0])]) in GIVEN_NAMES
+            and after.lower() not in _ITS_OBJECT  # "text jenny love you"
+        ):
+            kept.append((s, e))
+            by_capital.append(False)
+            break
+        else:
             break
         kept.append((s, e))
+        by_capital.append(capital)
+    if any(by_capital) and not any(
+        not c and _titled(text[s:e]) and _is_name_word(text[s:e])
+        for (s, e), c in zip(kept, by_capital, strict=True)
+    ):
+        kept = kept[: by_capital.index(True)]  # no capitalized name beside them: "text Mom Happy Birthday"
     return kept
 
 
@@ -234,7 +299,7 @@ def find_persons(text: str, rules: Iterable[Rule] = RULES) -> Iterator[tuple[int
             words = _words(text, m.start("name"), m.end("name"))
             if rule.leftward:
                 words.reverse()
-            kept = _name_run(text, words)
+            kept = _name_run(text, words, rule.strong)
             names = COMMON_NAMES if rule.common_name else GIVEN_NAMES
             if kept and (not rule.given_name or _given_name(text, *kept[0], names)):
                 yield min(s for s, _ in kept), max(e for _, e in kept), rule.strong
