@@ -36,6 +36,7 @@ from honkdata.models.joint_encoder import (
     to_pieces,
 )
 from honkdata.models.quiet import peft_quietly
+from honkdata.train.checkpoint import read_training_meta, restore_training_state, save_training_state
 from honkdata.train.config import DataConfig
 from honkdata.train.examples import Example, TrainingData
 from honkdata.train.labels import LabelSpace
@@ -217,35 +218,16 @@ def _save_checkpoint(
     folder: Path, model: JointEncoder, optimizer, scheduler, epoch: int, config: Config
 ) -> None:
     """Everything a resumed run needs to continue as if it had never stopped: the trained weights,
-    AdamW's moments, the schedule's position and the random generators (dropout)."""
+    and the optimizer, schedule and random generators (dropout)."""
     save_file(_trainable(model), str(folder / "trainable.safetensors"))
-    state = optimizer.state_dict()
-    moments = {
-        f"{index}.{key}": value.detach().cpu().clone()
-        for index, slots in state["state"].items()
-        for key, value in slots.items()
-    }
-    save_file(moments, str(folder / "optimizer.safetensors"))
-    rng = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state()
-    save_file(rng, str(folder / "rng.safetensors"))
-    meta = {
-        "epoch": epoch,
-        "finetune": config.finetune,
-        "optimizer_param_groups": state["param_groups"],
-        "scheduler": scheduler.state_dict(),
-    }
-    (folder / "state.json").write_text(json.dumps(meta, indent=1))
+    save_training_state(folder, optimizer, scheduler, {"epoch": epoch, "finetune": config.finetune})
 
 
 def _restore_checkpoint(folder: Path, model: JointEncoder, optimizer, scheduler, config: Config) -> int:
     """Load a checkpoint of `_save_checkpoint` into a freshly built run; returns its epoch."""
+    meta = read_training_meta(folder)
     try:
-        meta = json.loads((folder / "state.json").read_text())
         weights = load_file(str(folder / "trainable.safetensors"))
-        moments = load_file(str(folder / "optimizer.safetensors"))
-        rng = load_file(str(folder / "rng.safetensors"))
     except (OSError, ValueError) as e:
         raise HonkdataError(f"checkpoint {folder} is not usable: {e}") from None
     expected = set(_trainable(model))
@@ -254,15 +236,7 @@ def _restore_checkpoint(folder: Path, model: JointEncoder, optimizer, scheduler,
             f"checkpoint {folder} was made with another model or finetune mode than this config"
         )
     model.load_state_dict(weights, strict=False)
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in moments.items():
-        index, slot = key.split(".", 1)
-        state.setdefault(int(index), {})[slot] = value
-    optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer_param_groups"]})
-    scheduler.load_state_dict(meta["scheduler"])
-    torch.set_rng_state(rng["torch"])
-    if "cuda" in rng and torch.cuda.is_available():
-        torch.cuda.set_rng_state(rng["cuda"])
+    restore_training_state(folder, optimizer, scheduler, meta)
     return int(meta["epoch"])
 
 

@@ -13,7 +13,6 @@ base model's config.json, or with `merge: true` the merged model (model.safetens
 plus the tokenizer. An adapter folder is loaded onto `base_model` (the cache, or the package again).
 """
 
-import json
 import math
 import os
 import random
@@ -39,6 +38,7 @@ from honkdata.models.llm_decode import CausalLMPredictor
 from honkdata.models.llm_format import FrameFormat
 from honkdata.models.llm_sft import IGNORE, batches, token_losses
 from honkdata.models.quiet import peft_quietly
+from honkdata.train.checkpoint import read_training_meta, restore_training_state, save_training_state
 from honkdata.train.config import DataConfig
 from honkdata.train.examples import TrainingData
 from honkdata.train.labels import LabelSpace
@@ -157,52 +157,25 @@ def _save_adapter(folder: Path, model) -> None:
 
 
 def _save_checkpoint(folder: Path, model, optimizer, scheduler, epoch: int, step: int) -> None:
-    """Everything a resumed run needs to continue as if it had never stopped: the adapter, AdamW's
-    moments, the schedule's position and the random generators (LoRA dropout)."""
+    """Everything a resumed run needs to continue as if it had never stopped: the adapter, and the
+    optimizer, schedule and random generators (LoRA dropout)."""
     _save_adapter(folder, model)
-    state = optimizer.state_dict()
-    moments = {
-        f"{index}.{key}": value.detach().cpu().clone()
-        for index, slots in state["state"].items()
-        for key, value in slots.items()
-    }
-    save_file(moments, str(folder / "optimizer.safetensors"))
-    rng = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state()
-    save_file(rng, str(folder / "rng.safetensors"))
-    meta = {
-        "epoch": epoch,
-        "step": step,
-        "optimizer_param_groups": state["param_groups"],
-        "scheduler": scheduler.state_dict(),
-    }
-    (folder / "state.json").write_text(json.dumps(meta, indent=1))
+    save_training_state(folder, optimizer, scheduler, {"epoch": epoch, "step": step})
 
 
 def _restore_checkpoint(folder: Path, model, optimizer, scheduler) -> tuple[int, int]:
     """Load a checkpoint of `_save_checkpoint` into a freshly built run; returns its epoch and step."""
     from peft import set_peft_model_state_dict
 
+    meta = read_training_meta(folder)
     try:
-        meta = json.loads((folder / "state.json").read_text())
         adapter = load_file(str(folder / ADAPTER_WEIGHTS))
-        moments = load_file(str(folder / "optimizer.safetensors"))
-        rng = load_file(str(folder / "rng.safetensors"))
     except (OSError, ValueError) as e:
         raise HonkdataError(f"checkpoint {folder} is not usable: {e}") from None
     result = set_peft_model_state_dict(model, adapter)
     if result.unexpected_keys or len(adapter) != sum(p.requires_grad for p in model.parameters()):
         raise HonkdataError(f"checkpoint {folder} was made with another base model or LoRA setting")
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in moments.items():
-        index, slot = key.split(".", 1)
-        state.setdefault(int(index), {})[slot] = value
-    optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer_param_groups"]})
-    scheduler.load_state_dict(meta["scheduler"])
-    torch.set_rng_state(rng["torch"])
-    if "cuda" in rng and torch.cuda.is_available():
-        torch.cuda.set_rng_state(rng["cuda"])
+    restore_training_state(folder, optimizer, scheduler, meta)
     return int(meta["epoch"]), int(meta["step"])
 
 
