@@ -17,7 +17,10 @@ kin terms), so "call me maybe" and "text mom" yield nothing and "text jenny i'm 
 "jenny". After a strong trigger, common words that are names there join the run: capitalized beside a
 capitalized name in a lower-case query ("remind Elizabeth Best about it"), and in lower case a noun
 that is a frequent US census surname after a given name ("earle best") or a census given name before
-a surname (`resources/surnames.txt`: "alexa hoffman").
+a surname (`resources/surnames.txt`: "alexa hoffman"). Where the rule's own words put a name ("i'm X",
+"it's X here", "the mix X made", "my sister X"), a census given name that is a common word is a name
+when typed as one ("i'm Buddy"); compounds ("Veli-Pekka", "anne-lotte") and surname particles
+("Willemine ten Pas") are names too.
 """
 
 import re
@@ -25,6 +28,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 # A word with inner apostrophes or hyphens ("o'brien"), but not a possessive 's ("jenny's"); or an
 # initial ("marie j. hamanova").
@@ -70,6 +74,11 @@ class Rule:
     strong: bool  # False: an allow-listed music name in this context is kept
     given_name: bool  # the name must start with a given name (`_given_name`): "i'm jenny", not "i'm yours"
     common_name: bool  # ... and a common one: "this is mark", not the playlist "this is mozart"
+    # Where the rule's own words put the name: "closed" (the name is all of what lies between them:
+    # "i'm X", "it's X here", "the mix X made"), "named" (the slot's first word: "my sister X") or ""
+    # (anywhere in a run of names: "call X"). A given name that is also a common word is taken only
+    # from the first two (`_lone_name`).
+    slot: Literal["", "named", "closed"]
 
 
 def _rule(
@@ -79,8 +88,11 @@ def _rule(
     strong: bool = True,
     given_name: bool = False,
     common_name: bool = False,
+    slot: Literal["", "named", "closed"] = "",
 ) -> Rule:
-    return Rule(re.compile(pattern, re.I), trigger, leftward, strong, given_name or common_name, common_name)
+    return Rule(
+        re.compile(pattern, re.I), trigger, leftward, strong, given_name or common_name, common_name, slot
+    )
 
 
 _GIVE = r"(?:call|ring|buzz|bell|text|shout)"
@@ -95,19 +107,28 @@ _MIX = r"(?:mix|mixtape|playlist|song|songs|track|tracks|album|list|tape|tune|tu
 _MADE = r"(?:made|sent|shared|recommended|picked|chose|curated|compiled|put together)"
 RULES = (
     _rule(rf"{_START}(?:{_CONTACT}) {_NEXT}", rf"\b(?:{_CONTACT}) "),
-    _rule(rf"{_START}give {_NAME} a {_GIVE}\b", rf"\bgive (?:\S+ ){{1,4}}a {_GIVE}\b"),
-    _rule(rf"{_START}let {_NAME} know\b", r"\blet (?:\S+ ){1,4}know\b"),
+    _rule(rf"{_START}give {_NAME} a {_GIVE}\b", rf"\bgive (?:\S+ ){{1,4}}a {_GIVE}\b", slot="closed"),
+    _rule(rf"{_START}let {_NAME} know\b", r"\blet (?:\S+ ){1,4}know\b", slot="closed"),
     _rule(rf"{_START}{_INTRODUCE} {_NEXT}", rf"\b{_INTRODUCE} "),
     # "this is johnny cash" alone is a playlist; "this is mark, play my mix" an introduction.
-    _rule(rf"{_START}this is {_NAME},? (?:{_REQUEST})\b", r"\bthis is ", strong=False),
+    _rule(rf"{_START}this is {_NAME},? (?:{_REQUEST})\b", r"\bthis is ", strong=False, slot="closed"),
     # "i'm olivier, play my mix": the comma and the request make it an introduction, not "i'm alive".
-    _rule(rf"{_START}{_I_AM} {_NAME} ?, (?:{_REQUEST})\b", rf"\b{_I_AM} [^,]+, ", strong=False),
+    _rule(
+        rf"{_START}{_I_AM} {_NAME} ?, (?:{_REQUEST})\b", rf"\b{_I_AM} [^,]+, ", strong=False, slot="closed"
+    ),
     _rule(
         rf"{_START}{_I_AM} {_NAME} (?:here|speaking|calling)\b",
         r" (?:here|speaking|calling)\b",
         given_name=True,  # "it's alex here", not "it's dark in here"
+        slot="closed",
     ),
-    _rule(rf"{_GREETING}{_I_AM} {_NAME}{_INTRO_END}", rf"{_GREETING}{_I_AM} ", strong=False, given_name=True),
+    _rule(
+        rf"{_GREETING}{_I_AM} {_NAME}{_INTRO_END}",
+        rf"{_GREETING}{_I_AM} ",
+        strong=False,
+        given_name=True,
+        slot="closed",
+    ),
     # "i'm jenny", "this is mark": given names (or a capitalized name in lower-case text) only; "this
     # is" takes one word ("this is johnny cash" is a playlist).
     _rule(
@@ -115,15 +136,26 @@ RULES = (
         r"\bi(?:'|’| a)?m ",
         strong=False,
         given_name=True,
+        slot="closed",
     ),
     # A "This Is" playlist is named after an artist: only a common given name makes it an introduction.
-    _rule(rf"{_START}this is (?P<name>{_W})[.!?]*$", r"\bthis is \S+$", strong=False, common_name=True),
     _rule(
-        rf"\b(?:the|that|this) {_MIX} {_NAME} {_MADE}\b", rf"\b{_MIX} (?:\S+ ){{1,4}}{_MADE}\b", strong=False
+        rf"{_START}this is (?P<name>{_W})[.!?]*$",
+        r"\bthis is \S+$",
+        strong=False,
+        common_name=True,
+        slot="closed",
+    ),
+    _rule(
+        rf"\b(?:the|that|this) {_MIX} {_NAME} {_MADE}\b",
+        rf"\b{_MIX} (?:\S+ ){{1,4}}{_MADE}\b",
+        strong=False,
+        slot="closed",
     ),
     _rule(
         rf"\b(?:for|to|with|from|and|{_CONTACT}) (?:my|our) (?:best )?(?:{_RELATION}) {_NEXT}",
         rf"\b(?:my|our) (?:best )?(?:{_RELATION}) ",
+        slot="named",
     ),
     # "send this song to X", but not the title "give me heaven to ...": the object is a thing.
     _rule(rf"\b{_SENDS}(?:\S+ ){{0,3}}?(?:to|with) {_NEXT}", rf"\b{_SENDS}(?:\S+ ){{0,3}}(?:to|with) "),
@@ -202,6 +234,17 @@ _SURNAME_WORDS = _CONTENT & frozenset(_SURNAME_RANKS[1:5001])
 # surname that is no common word, they start the name ("call alexa hoffman").
 _NAME_WORDS = STOP & _name_list("given_names.txt")  # also "my", "so", "ping": as capitals only
 _GIVEN_WORDS = _CONTENT & _NAME_WORDS
+# Function words that the Social Security Administration's baby-name counts give to at least 100
+# children (1880-2017; the census lists lack them): "Said", "Even". Like `_NAME_WORDS`, as capitals
+# only. (The STOP words of those counts, from the copy `given_names_ssa.txt` was made from, less the
+# census names and `_CONTENT`: nouns such as "baby" or "jazz" are in `_CONTENT` already.)
+_SSA_WORDS = "add any can even said skip tell tomorrow wanna"
+_SSA_WORD_NAMES = frozenset(_SSA_WORDS.split())
+_CAPITAL_NAME_WORDS = _NAME_WORDS | _SSA_WORD_NAMES
+# Surname particles that are also common words ("Willemine ten Pas", "Maria do Carmo"); the others
+# ("van", "der", "de") are name words already.
+_PARTICLE_WORDS = "van von der den de del della di da das dos do du la le ten ter te zu af"
+_PARTICLES = STOP & frozenset(_PARTICLE_WORDS.split())
 # "love you" is no surname.
 _ITS_OBJECT = frozenset(("you", "u", "ya", "me", "him", "her", "them", "us", "it"))
 
@@ -222,6 +265,11 @@ def _is_initial(word: str, after: str) -> bool:
     return word.lower() not in STOP or (word.isupper() and after[0].isupper())
 
 
+def _is_particle(word: str, after: str) -> bool:
+    """A surname particle in lower case before a capitalized name ("Willemine ten Pas")."""
+    return word in _PARTICLES and _titled(after) and _is_name_word(after)
+
+
 def _titled(word: str) -> bool:
     """Typed with a capital, as a name is ("Best", "O'Neil"), and not "I" or "I'm"."""
     return len(word) >= 2 and word[0].isupper() and word[1:].lower() == word[1:] and word.lower() not in _I
@@ -239,9 +287,9 @@ def _name_run(text: str, words: list[tuple[int, int]], strong: bool = False) -> 
     for i, (s, e) in enumerate(words):
         word, after = text[s:e], text[slice(*words[i + 1])] if i + 1 < len(words) else ""
         lower, capital = word.lower(), False
-        if _is_name_word(word) or (kept and _is_initial(word, after)):
+        if _is_name_word(word) or (kept and (_is_initial(word, after) or _is_particle(word, after))):
             pass
-        elif titled and _titled(word) and (lower in _CONTENT or (not kept and lower in _NAME_WORDS)):
+        elif titled and _titled(word) and (lower in _CONTENT or (not kept and lower in _CAPITAL_NAME_WORDS)):
             capital = True
         elif (
             strong
@@ -280,15 +328,45 @@ def _fold(word: str) -> str:
 
 
 def _given_name(text: str, start: int, end: int, names: frozenset[str] = GIVEN_NAMES) -> bool:
-    """A given name of `names` (accents aside), or a capitalized word in a query that is otherwise lower
-    case, as people type a name ("this is Ralf")."""
-    word = text[start:end]
-    if _fold(word) in names:
+    """A given name of `names` (accents aside), or a compound of different ones that are no common
+    words ("anne-lotte", not "so-so" or "tom-tom"), or a word typed as a name (`_typed_as_name`)."""
+    word = _fold(text[start:end])
+    parts = word.split("-")
+    if word in names or (
+        len(set(parts)) == len(parts) > 1 and all(p in names and p not in STOP for p in parts)
+    ):
         return True
+    return _typed_as_name(text, start, end)
+
+
+def _typed_as_name(text: str, start: int, end: int) -> bool:
+    """Capitalized, the rest of each part of a compound in lower case ("Veli-Pekka", "Marie-pier"), in a
+    query that is otherwise lower case, as people type a name ("this is Ralf")."""
     rest = re.findall(r"[^\W\d_][\w'’]+", f"{text[:start]} {text[end:]}")
     # "I'm" says nothing of how the rest is typed, but "i'm" does: "i'm Abellona".
     others = [w for w in rest if w.lower() not in _I or w.islower()]
-    return word[0].isupper() and word[1:].islower() and any(w.islower() for w in others)
+    word = text[start:end]
+    capitals = word[:1].isupper() and all(p[1:].islower() for p in word.split("-"))
+    return capitals and any(w.islower() for w in others)
+
+
+def _lone_name(text: str, words: list[tuple[int, int]], rule: Rule) -> list[tuple[int, int]]:
+    """A census given name that is also a common word ("buddy", "love", "see"), alone where the rule's
+    own words put a name (`Rule.slot`): typed as a name ("i'm Buddy", "the mix See made for me",
+    "message my sister Song happy new year"), or a noun in lower case where the slot is closed and
+    the context strong ("it's alexa here"). After a kin term the next word must not be capitalized
+    too: "text my mom Merry Christmas" is a greeting."""
+    if not rule.slot or not words or (rule.slot == "closed" and len(words) > 1):
+        return []
+    s, e = words[0]
+    word = text[s:e]
+    if word.lower() not in _NAME_WORDS or (len(words) > 1 and text[words[1][0]].isupper()):
+        return []
+    if _typed_as_name(text, s, e) or (
+        rule.slot == "closed" and rule.strong and word.islower() and word in _GIVEN_WORDS
+    ):
+        return [(s, e)]
+    return []
 
 
 def find_persons(text: str, rules: Iterable[Rule] = RULES) -> Iterator[tuple[int, int, bool]]:
@@ -299,7 +377,7 @@ def find_persons(text: str, rules: Iterable[Rule] = RULES) -> Iterator[tuple[int
             words = _words(text, m.start("name"), m.end("name"))
             if rule.leftward:
                 words.reverse()
-            kept = _name_run(text, words, rule.strong)
+            kept = _name_run(text, words, rule.strong) or _lone_name(text, words, rule)
             names = COMMON_NAMES if rule.common_name else GIVEN_NAMES
             if kept and (not rule.given_name or _given_name(text, *kept[0], names)):
                 yield min(s for s, _ in kept), max(e for _, e in kept), rule.strong

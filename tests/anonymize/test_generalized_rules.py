@@ -4,7 +4,7 @@ case is written here in the shape of a miss, never copied from a set, and fails 
 import pytest
 
 from honkdata.anonymize import names
-from honkdata.anonymize.pii import scrub_pii
+from honkdata.anonymize.pii import AllowList, scrub_pii
 
 
 def one(text: str, locale: str | None = None) -> str:
@@ -141,3 +141,88 @@ def test_common_words_after_a_name_that_are_no_surname_stay(text, expected):
 )
 def test_titles_and_common_words_without_a_name_stay(text):
     assert one(text) == text
+
+
+# Third round, from the misses of new development draws (seeds 7 and 8, four times the size, and seeds
+# 1, 2, 5, 6): compound names, function words that are given names, surname particles, and a given
+# name that is a common word where the rule's own words put a name.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A compound typed as a name, whatever its parts ("Tarmo" and "Ilkka" are in no list) ...
+        ("i'm Tarmo-Ilkka", "i'm <PERSON>"),
+        ("this is Reijo-Ilkka", "this is <PERSON>"),
+        # ... or of two different given names in lower case.
+        ("it's anna-karin here", "it's <PERSON> here"),
+    ],
+)
+def test_compound_given_names(text, expected):
+    assert one(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A capitalized function word that the SSA counts as a given name, before a capitalized surname.
+        ("call Can Yilmaz tonight", "call <PERSON> tonight"),
+        ("remind Even Haugen about the show", "remind <PERSON> about the show"),
+        # A surname particle that is also a common word, before a capitalized name.
+        ("call Marieke ten Brink now", "call <PERSON> now"),
+        ("text Maria do Carmo that i'm late", "text <PERSON> that i'm late"),
+    ],
+)
+def test_function_words_inside_a_name_after_a_strong_context(text, expected):
+    assert one(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A census given name that is a common word, typed as a name where the rule puts one ...
+        ("i'm Honey", "i'm <PERSON>"),
+        ("hey i'm Nana, play my chill mix", "hey i'm <PERSON>, play my chill mix"),
+        ("play the playlist Song made for me", "play the playlist <PERSON> made for me"),
+        ("this is Buddy", "this is <PERSON>"),
+        ("tell my cousin Buddy the show is on", "tell my cousin <PERSON> the show is on"),
+        # ... and in lower case where a strong context closes the slot.
+        ("it's honey speaking", "it's <PERSON> speaking"),
+        ("let buddy know i'm late", "let <PERSON> know i'm late"),
+    ],
+)
+def test_a_given_name_that_is_a_common_word_where_the_rule_puts_a_name(text, expected):
+    assert one(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("text jenny do it now", "text <PERSON> do it now"),  # "do" before a lower-case word is a verb
+        ("text Can I come over", "text Can I come over"),  # no capitalized name beside it
+        ("send this song to All Time Low", "send this song to All Time Low"),
+        ("text my mom Merry Christmas", "text my mom Merry Christmas"),  # a greeting after a kin term
+        ("text my mom merry christmas", "text my mom merry christmas"),
+    ],
+)
+def test_function_words_and_greetings_that_are_no_name_stay(text, expected):
+    assert one(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'm so-so",  # a compound of common words
+        "this is A-ha",  # one letter is no part of a name
+        "This Is Hip-Hop",  # title case: capitals say nothing
+        "This Is Love",
+        "this is love",  # in lower case only a strong, closed slot takes a common word
+        "i'm in love",
+        "i'm so in love",
+        "play the mix you made for me",
+    ],
+)
+def test_titles_with_compounds_and_common_words_stay(text):
+    assert one(text) == text
+
+
+def test_an_allow_listed_artist_in_a_weak_context_stays():
+    assert scrub_pii(["this is Love"], allow=AllowList(["Love"])) == ["this is Love"]
