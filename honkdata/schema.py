@@ -70,6 +70,11 @@ SNAPSHOT = pa.schema(
         pa.field("sources", SOURCES),
         pa.field("first_seen", pa.date32()),
         pa.field("last_seen", pa.date32()),
+        # The most frequent non-null locale and surface of the events merged into the row (ties: the
+        # smallest value); null where none had one. Under a DP release only curated events vote: a
+        # user-log value would be published without noise.
+        pa.field("locale", pa.string()),
+        pa.field("surface", pa.string()),
         pa.field("dup_cluster", pa.string(), nullable=False),
         pa.field("n_variants", pa.int64(), nullable=False),  # distinct queries merged into this row
         pa.field("split", pa.string(), nullable=False),

@@ -21,7 +21,8 @@ CREATE TABLE events (
     key VARCHAR, text VARCHAR, user_id VARCHAR, day DATE, source VARCHAR, line BIGINT, user_log BOOLEAN,
     intent VARCHAR, entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[],
     source_split VARCHAR, source_intent VARCHAR,
-    source_entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[]
+    source_entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[],
+    locale VARCHAR, surface VARCHAR
 )
 """
 
@@ -36,7 +37,10 @@ CREATE MACRO onto_display(spans, bound, display) AS list_transform(
                           text := substring(display, x.start + 1, least(x."end", bound) - x.start)))
 """
 
-# Ties break on the text itself so that the same input always gives the same row.
+# Ties break on the text itself so that the same input always gives the same row. `locale_votes` and
+# `surface_votes` count each key's events per non-null value, for MergeClusters to publish the most
+# frequent over a whole cluster; under a DP release only curated events vote (`voters`), since a
+# value taken from user logs would be published without noise.
 _UNIQUE_ROWS = """
 WITH variants AS (
     SELECT key, text, count(*) AS n FROM events GROUP BY key, text
@@ -49,6 +53,14 @@ WITH variants AS (
            bool_or(NOT user_log) AS from_curated,
            min(day) AS first_seen, max(day) AS last_seen
     FROM events GROUP BY key
+), locales AS (
+    SELECT key, list(struct_pack(value := locale, n := n) ORDER BY locale) AS locale_votes
+    FROM (SELECT key, locale, count(*) AS n FROM events WHERE locale IS NOT NULL{voters} GROUP BY ALL)
+    GROUP BY key
+), surfaces AS (
+    SELECT key, list(struct_pack(value := surface, n := n) ORDER BY surface) AS surface_votes
+    FROM (SELECT key, surface, count(*) AS n FROM events WHERE surface IS NOT NULL{voters} GROUP BY ALL)
+    GROUP BY key
 ), votes AS (
     SELECT key, intent, count(*) AS n FROM events WHERE intent IS NOT NULL GROUP BY key, intent
 ), gold AS (
@@ -72,9 +84,10 @@ SELECT substr(md5(s.key), 1, 16) AS id, d.text, g.intent,
        CAST(g.n_major / g.n_labeled AS FLOAT) AS label_confidence,
        s.count, s.n_users, s.sources, s.first_seen, s.last_seen,
        substr(md5(s.key), 1, 16) AS dup_cluster, coalesce(g.n_intents > 1, false) AS label_conflict,
-       s.from_curated{capped_columns}
+       s.from_curated, lc.locale_votes, sf.surface_votes{capped_columns}
 FROM stats s JOIN display d USING (key) LEFT JOIN gold g USING (key)
-    LEFT JOIN labels lb USING (key){capped_join}
+    LEFT JOIN labels lb USING (key) LEFT JOIN locales lc USING (key)
+    LEFT JOIN surfaces sf USING (key){capped_join}
 ORDER BY id
 """
 
@@ -109,7 +122,10 @@ class ExactDedup:
             reason = str(e).splitlines()[0]
             raise HonkdataError(f"DuckDB cannot start with memory_limit {memory_limit!r}: {reason}") from None
         self._con.execute("SET preserve_insertion_order = false")
-        self._con.execute("SET enable_progress_bar = false")
+        # Off, for a quiet terminal. In a Jupyter kernel without ipywidgets DuckDB refuses to touch this
+        # setting at all (even to turn it off), and there it is off already.
+        if self._con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
+            self._con.execute("SET enable_progress_bar = false")
         self._con.execute(_EVENTS)
         self._con.execute(_ONTO_DISPLAY)
 
@@ -129,6 +145,8 @@ class ExactDedup:
                 "source_split": batch.column("source_split"),
                 "source_intent": batch.column("source_intent"),
                 "source_entities": batch.column("source_entities"),
+                "locale": batch.column("locale"),
+                "surface": batch.column("surface"),
             }
         )
         self._con.register("incoming", events)
@@ -138,7 +156,7 @@ class ExactDedup:
     def finish(self, stats: StageStats, caps: tuple[int, int] | None = None) -> pa.Table:
         """The unique rows; with `caps` = (max queries per user, max events per query) also the
         per-user-capped `capped_users` and `capped_events` that a DP release needs."""
-        parts = {"capped_cte": "", "capped_columns": "", "capped_join": ""}
+        parts = {"capped_cte": "", "capped_columns": "", "capped_join": "", "voters": ""}
         if caps:
             salt = secrets.randbits(62)
             parts = {
@@ -146,6 +164,7 @@ class ExactDedup:
                 "capped_columns": ", coalesce(c.capped_users, 0) AS capped_users, "
                 "coalesce(c.capped_events, 0) AS capped_events",
                 "capped_join": " LEFT JOIN capped c USING (key)",
+                "voters": " AND NOT user_log",
             }
         table = self._con.sql(_UNIQUE_ROWS.format(**parts)).to_arrow_table()
         self._con.close()

@@ -89,31 +89,50 @@ WITH members AS (
            min(first_seen) AS first_seen, max(last_seen) AS last_seen, count(*)::BIGINT AS n_variants,
            list(text ORDER BY count DESC, own DESC, id) AS variants
     FROM members GROUP BY dup_cluster
-)
+){most_frequent}
 SELECT r.id, r.text, l.intent, r.entities, r.source_intent, r.source_entities, l.label_source,
-       l.label_confidence, m.count, m.n_users, m.sources, m.first_seen, m.last_seen, r.dup_cluster, r.split,
-       m.n_variants, m.variants
+       l.label_confidence, m.count, m.n_users, m.sources, m.first_seen, m.last_seen, lm.locale,
+       sm.surface, r.dup_cluster, r.split, m.n_variants, m.variants
 FROM ranked r JOIN merged m USING (dup_cluster)
     JOIN ranked l ON l.dup_cluster = r.dup_cluster AND l.by_label = 1
+    LEFT JOIN locale_mode lm USING (dup_cluster) LEFT JOIN surface_mode sm USING (dup_cluster)
 WHERE r.by_count = 1
 ORDER BY r.id
 """
+
+# The most frequent value of a metadata column over every event of the cluster, from the members'
+# per-value event counts (ExactDedup's `<column>_votes`); ties go to the smallest value, so the same
+# input always gives the same row.
+_MOST_FREQUENT = """, {column}_counts AS (
+    SELECT dup_cluster, vote.value AS value, sum(vote.n) AS n
+    FROM (SELECT dup_cluster, unnest({column}_votes) AS vote FROM rows) GROUP BY dup_cluster, vote.value
+), {column}_mode AS (
+    SELECT dup_cluster, first(value ORDER BY n DESC, value) AS {column}
+    FROM {column}_counts GROUP BY dup_cluster
+)"""
+_METADATA = ("locale", "surface")
+_VOTES = pa.list_(pa.struct([pa.field("value", pa.string()), pa.field("n", pa.int64())]))
 
 
 @dataclass
 class MergeClusters:
     """Table stage: one row per cluster — its most frequent member's text with that member's spans
     and native labels (spans hold only in their own text), everyone's counts and sources, the best
-    label in the cluster (human > gold > model > weak), and `n_variants`."""
+    label in the cluster (human > gold > model > weak), `n_variants`, and the cluster's most frequent
+    locale and surface."""
 
     largest: list[dict] = field(default_factory=list)  # for the manifest: the variants are not lost
     name: str = "merge_duplicates"
 
     def __call__(self, table: pa.Table, stats: StageStats) -> pa.Table:
         stats.rows_in += table.num_rows
+        for column in _METADATA:
+            if f"{column}_votes" not in table.column_names:  # rows that never went through ExactDedup
+                table = table.append_column(f"{column}_votes", pa.nulls(table.num_rows, _VOTES))
         con = duckdb.connect()
         con.register("rows", table)
-        merged = con.sql(_MERGE).to_arrow_table()
+        most_frequent = "".join(_MOST_FREQUENT.format(column=column) for column in _METADATA)
+        merged = con.sql(_MERGE.format(most_frequent=most_frequent)).to_arrow_table()
         con.close()
         biggest = merged.filter(pc.greater(merged.column("n_variants"), 1))
         biggest = biggest.sort_by([("n_variants", "descending"), ("id", "ascending")]).slice(

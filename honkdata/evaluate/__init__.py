@@ -1,1 +1,2 @@
-"""Task metrics for query understanding: intents, entity spans, whole frames."""
+"""Task metrics for query understanding (intents, entity spans, whole frames, calibration, slices)
+and the evaluation report."""

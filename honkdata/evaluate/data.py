@@ -2,8 +2,11 @@
 
 A file is read by the build's own readers and normalized by its own normalize stage, with the
 taxonomy mapping of its format, so an outside test set is scored exactly as a snapshot would hold it.
+Each example comes with the row's metadata for the report's slices (`META`), null where the data does
+not say: a file has no counts nor label sources, and a public set rarely a surface.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,6 +28,37 @@ from honkdata.train.labels import LabelSpace
 # Only labels a person or a published corpus gave are ground truth; weak and model labels are not.
 _TRUSTED = ("gold", "human")
 
+META = pa.schema(
+    [
+        pa.field("surface", pa.string()),
+        pa.field("locale", pa.string()),
+        pa.field("label_source", pa.string()),
+        pa.field("count", pa.int64()),  # raw events merged into the row: the query's frequency
+    ]
+)
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    examples: list[Example]
+    meta: pa.Table  # one row per example, in order, with META's columns
+
+    def head(self, limit: int | None) -> "EvalSet":
+        """The first `limit` examples (all of them for None)."""
+        return EvalSet(self.examples[:limit], self.meta.slice(0, limit))
+
+
+def _meta(table: pa.Table) -> pa.Table:
+    """META's columns of `table`, null where it has none (a file, or a snapshot built before
+    `locale` and `surface` were published: snapshots are immutable, so old ones stay as they are)."""
+    return pa.table(
+        {
+            f.name: table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+            for f in META
+        },
+        schema=META,
+    )
+
 
 def check_label_space(model: LabelSpace, intents: set[str], types: set[str], where: str) -> None:
     """A one-line error when `where` is labeled in names the model was not trained on."""
@@ -37,7 +71,7 @@ def check_label_space(model: LabelSpace, intents: set[str], types: set[str], whe
         )
 
 
-def snapshot_examples(model: LabelSpace, ref: str, root: str | Path | None, split: str) -> list[Example]:
+def snapshot_eval_set(model: LabelSpace, ref: str, root: str | Path | None, split: str) -> EvalSet:
     """The ground-truth rows of one split of a snapshot, in the model's label space."""
     store = SnapshotStore(Path(root) if root is not None else default_root())
     resolved = store.resolve(ref)
@@ -58,7 +92,7 @@ def snapshot_examples(model: LabelSpace, ref: str, root: str | Path | None, spli
         )
     examples = examples_from_table(table, model.kind)
     _check_examples(model, examples, f"{resolved} {split}")
-    return examples
+    return EvalSet(examples, _meta(table))
 
 
 def _check_examples(model: LabelSpace, examples: list[Example], where: str) -> None:
@@ -67,9 +101,7 @@ def _check_examples(model: LabelSpace, examples: list[Example], where: str) -> N
     check_label_space(model, intents, types, where)
 
 
-def file_examples(
-    model: LabelSpace, path: Path, fmt: str = "auto", split: str | None = None
-) -> list[Example]:
+def file_eval_set(model: LabelSpace, path: Path, fmt: str = "auto", split: str | None = None) -> EvalSet:
     """The labeled rows of a file or folder in any labeled format the build reads (rows without a
     label in the model's space are left out; `split` keeps only the file's rows of that split)."""
     taxonomy = load_taxonomy()
@@ -111,4 +143,4 @@ def file_examples(
             example_from_tags(str(i), row["text"], tokens, row[intent], entities_to_tags(tokens, spans))
         )
     _check_examples(model, examples, str(path))
-    return examples
+    return EvalSet(examples, _meta(table))

@@ -78,4 +78,13 @@ def score(examples: Sequence[Example], frames: Sequence[Frame]) -> dict:
     }
 
 
+def confusion(examples: Sequence[Example], frames: Sequence[Frame]) -> dict[str, dict[str, int]]:
+    """Intent confusion counts: gold intent -> predicted intent -> rows, only the pairs that occur."""
+    pairs = Counter((e.intent, f.intent) for e, f in zip(examples, frames, strict=True))
+    matrix: dict[str, dict[str, int]] = {}
+    for (gold, predicted), n in sorted(pairs.items()):
+        matrix.setdefault(gold, {})[predicted] = n
+    return matrix
+
+
 HEADLINE = ("intent_accuracy", "intent_macro_f1", "entity_f1", "frame_accuracy")

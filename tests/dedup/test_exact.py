@@ -1,6 +1,8 @@
 import datetime as dt
 
+import nbformat
 import pyarrow as pa
+from nbclient import NotebookClient
 
 from honkdata.config import NormalizeConfig
 from honkdata.dedup.exact import ExactDedup
@@ -159,3 +161,17 @@ def test_sources_hold_each_input_with_its_official_split(tmp_path):
         {"name": "goo", "split": "train"},
         {"name": "log.jsonl", "split": None},
     ]
+
+
+def test_the_grouping_runs_inside_a_jupyter_kernel(tmp_path):
+    """Analysts call build() from notebooks: there DuckDB refuses to touch its progress-bar setting."""
+    code = (
+        "from pathlib import Path\n"
+        "from honkdata.dedup.exact import ExactDedup\n"
+        f"dedup = ExactDedup(Path({str(tmp_path / 'work')!r}), '256MB')\n"
+        "print('grouping ready')"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert "grouping ready" in printed
