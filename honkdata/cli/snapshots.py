@@ -137,11 +137,15 @@ def snapshots_diff(
     json: JsonOption = False,
 ) -> None:
     """Rows added, removed and relabeled between two snapshots, label distributions and label
-    sources, inputs added and removed, and config keys changed."""
+    sources, inputs added and removed, config keys changed, and the drift of the traffic (intent and
+    entity-type divergence, new head queries, unseen entities, out-of-vocabulary tokens) with the
+    warnings `honkdata retrain` would give at the default thresholds."""
     from honkdata.snapshot.diff import diff_snapshots
+    from honkdata.snapshot.drift import DriftThresholds, drift_warnings
 
     store = open_store(root)
     d = diff_snapshots(store, store.resolve(old), store.resolve(new))
+    d["drift_warnings"] = drift_warnings(d["drift"], DriftThresholds())
     if json:
         print_json(d)
         return
@@ -166,6 +170,44 @@ def snapshots_diff(
         before = f"{ex['before']} ({ex['label_source_before']})"
         after = f"{ex['after']} ({ex['label_source_after']})"
         _plain(f"  relabeled: {ex['text']!r}: {before} -> {after}")
+    _drift(d["drift"], d["drift_warnings"])
+
+
+_DRIFT_FIGURES = {
+    "intent_js": "intent distribution (JS)",
+    "entity_type_js": "entity type distribution (JS)",
+    "new_head_share": "new head queries (share of the head)",
+    "unseen_entity_share": "unseen entities (share of mentions)",
+    "oov_rate": "out-of-vocabulary tokens (share)",
+}
+
+
+def _drift(drift: dict, warnings: list[str]) -> None:
+    """The drift figures beside the default thresholds, the heaviest examples, and the warnings."""
+    from honkdata.snapshot.drift import DriftThresholds
+
+    thresholds = DriftThresholds()
+    traffic = drift["traffic"]
+    table = Table(
+        "figure", "value", "warns above", title=f"drift ({traffic['old']:,} -> {traffic['new']:,} events)"
+    )
+    for figure, name in _DRIFT_FIGURES.items():
+        value = drift[figure]
+        shown = (
+            f"{value:.3f}" if value is not None else f"not measured: {escape(drift['not_measured'][figure])}"
+        )
+        table.add_row(name, shown, f"{getattr(thresholds, figure):.2f}")
+    out.print(table)
+    for m in drift["intent_movers"]:
+        _plain(f"  intent share {m['intent']}: {m['before']:.3f} -> {m['after']:.3f} ({m['change']:+.3f})")
+    for q in drift["new_head_queries"]:
+        _plain(f"  new head query: {q['text']!r} ({q['intent'] or '(none)'}, {q['count']:,} events)")
+    for e in drift["unseen_entities"]:
+        _plain(f"  unseen entity: {e['type']} {e['text']!r} ({e['count']:,} events)")
+    for t in drift["oov_tokens"]:
+        _plain(f"  new token: {t['token']!r} ({t['count']:,} events)")
+    for line in warnings:
+        _plain(f"drift warning: {line}")
 
 
 def _plain(line: str) -> None:

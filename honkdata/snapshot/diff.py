@@ -1,9 +1,11 @@
 """What changed between two snapshots: rows added, removed and relabeled, the label distributions,
-the inputs, the config and where the labels came from (weak, gold, human, model)."""
+the inputs, the config, where the labels came from (weak, gold, human, model) and how far the
+traffic drifted (honkdata.snapshot.drift)."""
 
 import duckdb
 
 from honkdata.errors import HonkdataError
+from honkdata.snapshot.drift import data_files, snapshot_drift
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 
 # A kept row is relabeled when its intent changed, or who labeled it did: a row that went from a weak
@@ -36,14 +38,8 @@ GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
 _LABELS = "SELECT coalesce(intent, '(none)'), count(*) FROM read_parquet(?) GROUP BY 1 ORDER BY 2 DESC, 1"
 
 
-def _files(store: SnapshotStore, ref: SnapshotRef) -> list[str]:
-    """The data files its manifest lists (reading the manifest refuses a broken snapshot)."""
-    splits = store.manifest(ref)["splits"].values()
-    return [str(store.path(ref) / entry["file"]) for entry in splits if entry["file"]]
-
-
 def diff_snapshots(store: SnapshotStore, old: SnapshotRef, new: SnapshotRef, examples: int = 10) -> dict:
-    a, b = _files(store, old), _files(store, new)
+    a, b = data_files(store, old), data_files(store, new)
     con = duckdb.connect()
     try:
         added, removed, kept, relabeled, moved = con.execute(_COMPARE, [a, b]).fetchone()
@@ -73,6 +69,7 @@ def diff_snapshots(store: SnapshotStore, old: SnapshotRef, new: SnapshotRef, exa
         },
         "label_source_changes": [{"before": x, "after": y, "rows": n} for x, y, n in sources],
         **manifest_diff(store.manifest(old), store.manifest(new)),
+        "drift": snapshot_drift(store, old, new),
     }
 
 
