@@ -30,7 +30,12 @@ def annotate_export(
     out_path: Annotated[Path, typer.Option("--out", help="task file to write (.json or .csv)")],
     n: Annotated[int, typer.Option("--n", min=1, help="how many rows")] = 100,
     strategy: Annotated[
-        str, typer.Option("--strategy", help="uncertainty | disagreement | random")
+        str,
+        typer.Option(
+            "--strategy",
+            help="uncertainty | disagreement | random | label-issues (the likeliest label errors; "
+            "needs `honkdata label quality` first)",
+        ),
     ] = "uncertainty",
     fmt: Annotated[str, typer.Option("--format", help="label-studio | csv")] = "label-studio",
     model: Annotated[
@@ -40,12 +45,15 @@ def annotate_export(
     root: RootOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Write the rows the labels are least sure of as a Label Studio (or CSV) task file."""
+    """Write the rows the labels are least sure of, or most likely wrong, as a Label Studio (or CSV)
+    task file."""
     from honkdata.label.review import export_for_review
     from honkdata.taxonomy import load_taxonomy
 
-    if strategy not in ("uncertainty", "disagreement", "random"):
-        raise HonkdataError(f"--strategy must be uncertainty, disagreement or random, not {strategy!r}")
+    if strategy not in ("uncertainty", "disagreement", "random", "label-issues"):
+        raise HonkdataError(
+            f"--strategy must be uncertainty, disagreement, random or label-issues, not {strategy!r}"
+        )
     if fmt not in ("label-studio", "csv"):
         raise HonkdataError(f"--format must be label-studio or csv, not {fmt!r}")
     store = open_store(root)

@@ -1,4 +1,4 @@
-"""`honkdata label analyze`."""
+"""`honkdata label analyze | quality`."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +10,7 @@ from honkdata.cli.common import (
     ConfigOption,
     JsonOption,
     RootOption,
+    err,
     friendly_errors,
     load_config,
     open_store,
@@ -20,7 +21,9 @@ from honkdata.cli.common import (
 if TYPE_CHECKING:
     from honkdata.label.weak import WeakLabeler
 
-app = typer.Typer(name="label", help="Inspect the labeling functions.", no_args_is_help=True)
+app = typer.Typer(
+    name="label", help="Inspect the labeling functions and the quality of the labels.", no_args_is_help=True
+)
 
 
 def labeler(config: Path | None) -> "WeakLabeler":
@@ -64,3 +67,36 @@ def label_analyze(
             accuracy,
         )
     out.print(table)
+
+
+@app.command("quality")
+@friendly_errors
+def label_quality(
+    snapshot: Annotated[
+        str, typer.Option("--snapshot", help="name@vN, name@latest or name@TAG")
+    ] = "music-queries@latest",
+    folds: Annotated[int, typer.Option("--folds", min=2, help="cross-validation folds")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the fold assignment")] = 0,
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Find likely label errors: score every labeled row with out-of-sample predictions (cleanlab),
+    written beside the snapshot for `honkdata annotate export --strategy label-issues`."""
+    from honkdata.label.quality import score_label_quality
+
+    store = open_store(root)
+    ref = store.resolve(snapshot)
+
+    def show(fold: int, total: int) -> None:
+        err.print(f"fold {fold}/{total} predicted", highlight=False)
+
+    summary = score_label_quality(store, ref, folds, seed, on_fold=show)
+    if json:
+        print_json(summary)
+        return
+    out.print(
+        f"{summary['scored']:,} labeled rows of {ref} scored ({folds} folds, {summary['seconds']:.1f} s): "
+        f"{summary['intent_issues']:,} likely intent errors, {summary['tag_issues']:,} likely tag errors "
+        f"-> {summary['path']}",
+        highlight=False,
+    )

@@ -20,7 +20,7 @@ from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 from honkdata.taxonomy import Taxonomy
 from honkdata.train.predictor import Predictor
 
-Strategy = Literal["uncertainty", "disagreement", "random"]
+Strategy = Literal["uncertainty", "disagreement", "random", "label-issues"]
 TaskFormat = Literal["label-studio", "csv"]
 _COLUMNS = ["id", "text", "intent", "entities", "label_source", "label_confidence"]
 
@@ -55,8 +55,14 @@ def export_for_review(
     model: Predictor | None = None,
 ) -> pa.Table:
     """Write `n` rows chosen by `strategy` as annotation tasks; returns the rows written. With a
-    `model`, uncertainty is that model's: its confidence replaces the label's for the ranking."""
+    `model`, uncertainty is that model's: its confidence replaces the label's for the ranking.
+    label-issues ranks by the label quality written beside the snapshot (`honkdata label quality`)."""
     rows = store.read(ref, columns=_COLUMNS)
+    if strategy == "label-issues":
+        # cleanlab and scikit-learn take seconds to import, and only this strategy needs them.
+        from honkdata.label.quality import with_label_quality
+
+        rows = with_label_quality(store, ref, rows)
     if model is not None:
         frames = model.predict(rows.column("text").to_pylist())
         confidence = pa.array([f.confidence for f in frames], pa.float32())

@@ -215,20 +215,25 @@ def _fit_crf(config: Config, data: TrainingData) -> CrfWeights:
     with tempfile.TemporaryDirectory(prefix="honkdata-crf-") as scratch:
         # crfsuite can only hand its model over as a file: read the weights back, then drop it.
         model_file = Path(scratch) / "model.crfsuite"
-        crf = sklearn_crfsuite.CRF(
-            algorithm="lbfgs",
-            c1=config.crf_c1,
-            c2=config.crf_c2,
-            max_iterations=config.crf_max_iterations,
-            # Transitions never seen in training (O -> I-x) get learned (negative) weights.
-            all_possible_transitions=True,
-            model_filename=str(model_file),
-        )
+        crf = crf_estimator(config, model_file)
         crf.fit(features, tags)
         return read_crfsuite_model(model_file)
 
 
-def _fit_intent(
+def crf_estimator(config: Config, model_file: Path) -> sklearn_crfsuite.CRF:
+    """The baseline's linear-chain CRF, unfitted; crfsuite writes the fitted model to `model_file`."""
+    return sklearn_crfsuite.CRF(
+        algorithm="lbfgs",
+        c1=config.crf_c1,
+        c2=config.crf_c2,
+        max_iterations=config.crf_max_iterations,
+        # Transitions never seen in training (O -> I-x) get learned (negative) weights.
+        all_possible_transitions=True,
+        model_filename=str(model_file),
+    )
+
+
+def fit_intent(
     config: Config, data: TrainingData
 ) -> tuple[tuple[TfidfVectorizer, TfidfVectorizer], list[str], np.ndarray, np.ndarray]:
     """The fitted vectorizers, the classes and the logistic regression's coefficients and intercepts."""
@@ -257,7 +262,7 @@ def _fit_intent(
 def train(config: Config, data: TrainingData, run: TrainingRun) -> BaselinePredictor:
     """Fit both models once, score the validation split, save the model into `run.folder`."""
     started = time.perf_counter()
-    vectorizers, intents, coef, intercept = _fit_intent(config, data)
+    vectorizers, intents, coef, intercept = fit_intent(config, data)
     intent_seconds = time.perf_counter() - started
     crf = _fit_crf(config, data)
     tfidf = (Tfidf.of(vectorizers[0]), Tfidf.of(vectorizers[1]))

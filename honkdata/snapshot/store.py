@@ -190,7 +190,7 @@ class SnapshotStore:
             fcntl.flock(lock, fcntl.LOCK_EX)
             tags = self.tags(ref.name)
             previous = tags.get(tag)
-            _replace_file(
+            replace_file(
                 folder / _TAGS, orjson.dumps({**tags, tag: ref.version}, option=orjson.OPT_SORT_KEYS)
             )
         return SnapshotRef(ref.name, previous) if previous is not None else None
@@ -294,9 +294,9 @@ class SnapshotStore:
                 yield ref, staging
                 if not (staging / "manifest.json").is_file():
                     raise HonkdataError("internal error: snapshot has no manifest.json; not published")
-                _fsync_tree(staging)
+                fsync_tree(staging)
                 _publish(staging, self.path(ref))
-                _fsync_dir(folder)
+                fsync_dir(folder)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 
@@ -323,7 +323,7 @@ def _check_tag(tag: str) -> None:
         )
 
 
-def _replace_file(path: Path, data: bytes) -> None:
+def replace_file(path: Path, data: bytes) -> None:
     """Write `path` whole or not at all: a temporary file in the same folder, synced, renamed over it.
     The caller holds a lock, so the temporary name is its own. Mode 0o666 less the umask, like the
     snapshots beside it (mkstemp's 0o600 would hide the tags from the store's other readers)."""
@@ -337,7 +337,7 @@ def _replace_file(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _check_free(target: Path) -> None:
@@ -355,7 +355,7 @@ def _publish(staging: Path, target: Path) -> None:
         raise HonkdataError(f"cannot publish to {target}: {e.strerror}; nothing was published") from None
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -363,9 +363,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_tree(path: Path) -> None:
+def fsync_tree(path: Path) -> None:
     for file in path.rglob("*"):
         if file.is_file():
             with open(file, "rb") as f:
                 os.fsync(f.fileno())
-    _fsync_dir(path)
+    fsync_dir(path)

@@ -146,7 +146,7 @@ def test_features_and_confidence_are_scikit_learns(trained, data: TrainingData) 
     is the fitted LogisticRegression's predict_proba."""
     predictor, _ = trained
     config = _config()
-    vectorizers, intents, _, _ = baseline._fit_intent(config, data)
+    vectorizers, intents, _, _ = baseline.fit_intent(config, data)
     texts = [e.text for e in data.validation] + ["Play PLAY play!", "zzz qqq", ""]
     for ours, theirs in zip(predictor.tfidf, vectorizers, strict=True):
         np.testing.assert_allclose(
