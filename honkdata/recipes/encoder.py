@@ -413,3 +413,20 @@ def load(folder: Path, labels: LabelSpace, config: Config) -> JointPredictor:
         config.eval_batch_size,
         _autocast_dtype(config, device),
     )
+
+
+def export_merged(folder: Path, dest: Path) -> None:
+    """Write the model folder at `folder` into `dest` with its LoRA adapter merged into the base
+    encoder (model.safetensors), as `merge: true` would have: what delivery ships, which loads
+    without the base model. The config says `merge: true`, as it would then."""
+    import yaml
+
+    from honkdata.train.folder import CONFIG_FILE, read_model_config
+
+    data, labels = read_model_config(folder)
+    merged = load(folder, labels, Config.model_validate(data))  # load() merges the adapter
+    for path in Path(folder).iterdir():
+        if path.is_file() and path.name not in (ADAPTER_WEIGHTS, ADAPTER_CONFIG, CONFIG_FILE):
+            shutil.copy2(path, dest / path.name)
+    merged.model.encoder.save_pretrained(str(dest))
+    (dest / CONFIG_FILE).write_text(yaml.safe_dump({**data, "merge": True}, sort_keys=False))
