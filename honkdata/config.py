@@ -352,16 +352,16 @@ def _path_slots(node: object, keys: list[str]) -> Iterator[tuple[dict, str]]:
         yield from _path_slots(node[key], rest) if rest else [(node, key)]
 
 
-def _rebase(data: dict, folder: Path) -> None:
-    """Join the config file's relative paths to its folder, in place; what is not a string is left
-    for validation to judge."""
+def _rebase(data: dict, folder: Path, keys: tuple[str, ...] = _PATH_KEYS) -> None:
+    """Join the config file's relative paths (at the dotted `keys`) to its folder, in place; what is
+    not a string is left for validation to judge, and a URL (s3://...) is not a path."""
     slots = {
         (id(node), key): (node, key)
-        for dotted in _PATH_KEYS
+        for dotted in keys
         for node, key in _path_slots(data, dotted.split("."))
     }
     for node, key in slots.values():  # a YAML alias (*a) is the same mapping: joined once, not twice
-        if isinstance(node[key], str) and not os.path.isabs(node[key]):
+        if isinstance(node[key], str) and not os.path.isabs(node[key]) and "://" not in node[key]:
             # normpath: "configs/../data/x" reads as "data/x" in the manifest and in messages.
             node[key] = os.path.normpath(folder / node[key])
 

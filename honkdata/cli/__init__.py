@@ -10,9 +10,21 @@ from typing import Annotated
 import typer
 
 from honkdata import __version__
-from honkdata.cli import annotate, anonymize, build, evaluate, label, predict, snapshots, synth, train
+from honkdata.cli import (
+    annotate,
+    anonymize,
+    build,
+    evaluate,
+    label,
+    models,
+    predict,
+    retrain,
+    snapshots,
+    synth,
+    train,
+)
 
-COMMANDS = (build, snapshots, train, predict, evaluate, annotate, label, anonymize, synth)
+COMMANDS = (build, snapshots, train, predict, evaluate, models, retrain, annotate, label, anonymize, synth)
 
 app = typer.Typer(
     no_args_is_help=True,

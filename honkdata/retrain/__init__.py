@@ -1,0 +1,1 @@
+"""The nightly cycle: new logs -> snapshot -> challenger -> gate -> champion -> delivery (run.py)."""
