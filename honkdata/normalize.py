@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -10,7 +11,11 @@ from honkdata.config import NormalizeConfig
 from honkdata.schema import ENTITIES
 from honkdata.stage import StageStats
 
-_SPACES = r"[\s\p{Cc}]+"  # runs of whitespace and control characters (tabs, NUL, ...) become one space
+# Runs of whitespace and control characters (tabs, NUL, ...) become one space. RE2's \s is
+# [\t\n\f\r ], control characters all but the space, so a run is spaces and Cc; only the runs that
+# change are matched (two spaces or more, or any control character in them): RE2 leaves a row of
+# single spaces alone, 5x faster than rewriting each space as itself.
+_SPACES = r"[ \p{Cc}]*\p{Cc}[ \p{Cc}]*| {2,}"
 # Format characters (Unicode Cf: zero-width spaces and joiners, soft hyphens, bidi controls, tag
 # characters) are invisible, yet they split "play\u200bx" from "playx" and can make a query of nothing
 # but invisible characters. All vanish, except the zero-width joiners that glue an emoji sequence
@@ -61,13 +66,16 @@ class Normalize:
 
     def __call__(self, batch: pa.RecordBatch, stats: StageStats) -> pa.RecordBatch:
         stats.rows_in += batch.num_rows
-        text = normalize_text(batch.column("query"))
+        # Logs repeat their queries (Zipf): each distinct query is normalized once, then spread back.
+        queries = pc.dictionary_encode(batch.column("query"))
+        distinct = normalize_text(queries.dictionary)
+        text, key = (pc.take(values, queries.indices) for values in (distinct, grouping_key(distinct)))
         length = pc.utf8_length(text)
         too_short = pc.less(length, self.config.min_chars)
         too_long = pc.greater(length, self.config.max_chars)
         stats.drop("empty query", pc.sum(too_short).as_py() or 0)
         stats.drop(f"longer than {self.config.max_chars} chars", pc.sum(too_long).as_py() or 0)
-        batch = batch.append_column("text", text).append_column("key", grouping_key(text))
+        batch = batch.append_column("text", text).append_column("key", key)
         batch = batch.filter(pc.invert(pc.or_(too_short, too_long)))
         for column in ("entities", "source_entities"):  # mapped and native spans alike
             if batch.column(column).null_count < batch.num_rows:
@@ -76,15 +84,28 @@ class Normalize:
         return batch
 
     def _realign(self, batch: pa.RecordBatch, column: str, stats: StageStats) -> pa.RecordBatch:
-        queries = batch.column("query").to_pylist()
-        texts = batch.column("text").to_pylist()
-        entities = batch.column(column).to_pylist()
-        moved = [i for i, spans in enumerate(entities) if spans and queries[i] != texts[i]]
-        raw_needles = [queries[i][e["start"] : e["end"]] for i in moved for e in entities[i]]
+        spans = batch.column(column)
+        # Only rows with spans whose text moved: Python over those rows alone, the rest stay as they are.
+        moved = pc.and_(
+            pc.greater(pc.list_value_length(spans), 0),
+            pc.not_equal(batch.column("query"), batch.column("text")),
+        )
+        rows = np.flatnonzero(pc.fill_null(moved, False).to_numpy(zero_copy_only=False))
+        if not len(rows):
+            return batch
+        queries, texts, entities = (batch.column(c).take(rows).to_pylist() for c in ("query", "text", column))
+        raw_needles = [
+            query[e["start"] : e["end"]]
+            for query, own_spans in zip(queries, entities, strict=True)
+            for e in own_spans
+        ]
         needles = iter(normalize_text(pa.array(raw_needles, pa.string())).to_pylist())
-        for i in moved:
-            own = [next(needles) for _ in entities[i]]
-            entities[i], lost = realign_entities(texts[i], entities[i], own)
+        for i, own_spans in enumerate(entities):
+            own = [next(needles) for _ in own_spans]
+            entities[i], lost = realign_entities(texts[i], own_spans, own)
             stats.note(f"{column} lost in normalization", lost)
-        index = batch.schema.get_field_index(column)
-        return batch.set_column(index, column, pa.array(entities, ENTITIES))
+        # Each moved row takes its realigned spans (appended after the old ones), every other row its own.
+        where = np.arange(batch.num_rows)
+        where[rows] = batch.num_rows + np.arange(len(rows))
+        realigned = pc.take(pa.concat_arrays([spans, pa.array(entities, ENTITIES)]), pa.array(where))
+        return batch.set_column(batch.schema.get_field_index(column), column, realigned)

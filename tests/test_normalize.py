@@ -1,3 +1,6 @@
+import random
+import re
+
 import pyarrow as pa
 
 from honkdata.config import NormalizeConfig
@@ -15,6 +18,17 @@ def test_normalize_text_nfkc_controls_and_whitespace():
         "café",
         "a b",
     ]
+
+
+def test_every_run_of_spaces_and_control_characters_becomes_one_space():
+    # Random strings over the characters that matter (space, ASCII and C1 controls, letters, an
+    # emoji), against Python's reading of "a run of spaces and Cc characters is one space".
+    rng = random.Random(0)
+    controls = ["\t", "\n", "\r", "\x0b", "\x0c", "\x00", "\x1f", "\x7f", "\x85", "\x9f"]
+    alphabet, weights = ["a", "é", "👍", " ", *controls], [5, 5, 5, 10] + [1] * len(controls)
+    raw = ["".join(rng.choices(alphabet, weights, k=rng.randint(0, 12))) for _ in range(3000)]
+    expected = [re.sub(r"[ \x00-\x1f\x7f-\x9f]+", " ", s).strip(" ") for s in raw]
+    assert normalize_text(pa.array(raw)).to_pylist() == expected
 
 
 def test_grouping_key_folds_case_and_trailing_punctuation_only():
@@ -109,3 +123,41 @@ def test_native_spans_follow_the_text_and_stay_apart_when_nfkc_moves_it():
         ("rating_value", "2"),
     ]
     assert moved[1]["start"] == moved[0]["end"] + 1
+
+
+def test_repeated_queries_normalize_like_single_ones():
+    queries = ["Play  ABBA!", "skip", "Play  ABBA!", "ｐｌａｙ ＡＢＢＡ", "skip", "  ", "Play  ABBA!"]
+    stats = StageStats("normalize")
+    out = Normalize(NormalizeConfig())(_batch(queries), stats)
+    expected = normalize_text(pa.array(queries)).to_pylist()
+    kept = [text for text in expected if text]
+    assert out.column("text").to_pylist() == kept
+    assert out.column("key").to_pylist() == grouping_key(pa.array(kept)).to_pylist()
+    assert out.column("line").to_pylist() == [1, 2, 3, 4, 5, 7]  # each event keeps its own row
+    assert stats.dropped == {"empty query": 1}
+
+
+def test_spans_move_only_where_the_text_moved():
+    moved = "play  ｔａｙｌｏｒ swift"
+    queries = [moved, "play abba", moved, "skip", moved, "play \u202eadele\u202c"]
+    spans = [
+        [{"type": "artist", "start": 6, "end": 18, "text": "ｔａｙｌｏｒ swift"}],
+        [{"type": "artist", "start": 5, "end": 9, "text": "abba"}],  # text unchanged: kept as it is
+        None,
+        [],
+        [{"type": "artist", "start": 6, "end": 18, "text": "ｔａｙｌｏｒ swift"}],
+        [
+            {"type": "artist", "start": 5, "end": 12, "text": "\u202eadele\u202c"},
+            {"type": "mood", "start": 11, "end": 12, "text": "\u202c"},
+        ],
+    ]
+    stats = StageStats("normalize")
+    out = Normalize(NormalizeConfig())(_batch(queries, spans), stats)
+    texts = out.column("text").to_pylist()
+    entities = out.column("entities").to_pylist()
+    assert entities[1:4] == spans[1:4]
+    for i in (0, 4, 5):
+        assert [e["text"] for e in entities[i]] == [texts[i][e["start"] : e["end"]] for e in entities[i]]
+    assert entities[4] == entities[0]
+    assert [e["text"] for e in entities[0] + entities[5]] == ["taylor swift", "adele"]
+    assert stats.notes == {"entities lost in normalization": 1}  # an invisible character is no span

@@ -1,8 +1,9 @@
 """PII in query text: detection with music-aware rules, then a placeholder, a mask or a dropped row.
 
-Speed comes from not looking: one RE2 pass over the whole Arrow column (`pc.match_substring_regex`)
-keeps only rows with an "@", a long digit run, a domain, a street word, a postal code, an address cue
-or a personal-context trigger; only those few rows go through Python (the regexes and validators of
+Speed comes from not repeating and not looking: a log repeats its queries, so each distinct (text,
+locale) pair is scrubbed once; one RE2 pass over those (`pc.match_substring_regex`) keeps only rows
+with an "@", a long digit run, a domain, a street word, a postal code, an address cue or a
+personal-context trigger; only those few rows go through Python (the regexes and validators of
 `patterns`, the person rules of `names`, `phonenumbers` with the region of the row's locale).
 
 Music names survive in two ways: person names are only taken from personal contexts (`names`),
@@ -156,8 +157,26 @@ class PiiScrubber:
         return sorted(kept, key=lambda sp: sp[1])
 
     def __call__(self, text: pa.Array, locale: pa.Array | None = None) -> Scrubbed:
-        if isinstance(text, pa.ChunkedArray):
-            text = text.combine_chunks()
+        text, locale = _combined(text), _combined(locale)
+        # Logs repeat their queries (Zipf), so each distinct (text, locale) pair is scrubbed once
+        # (the locale picks the phone region) and the results are spread back to its events.
+        first, pair = _distinct_pairs(text, locale)
+        values = text.take(first)
+        out, drop, finds = self._scrub_rows(values, locale.take(first) if locale is not None else None)
+        # Finds and counts stay per event, in event order, as if every event had been scrubbed.
+        hits = np.flatnonzero(np.isin(pair, np.fromiter(finds, np.int64, len(finds))))
+        found = [find for distinct in pair[hits].tolist() for find in finds[distinct]]
+        return Scrubbed(
+            text=out.take(pair),
+            drop=drop.take(pair),
+            found=found,
+            counts=Counter(pii_type for pii_type, _ in found),
+        )
+
+    def _scrub_rows(
+        self, text: pa.Array, locale: pa.Array | None
+    ) -> tuple[pa.Array, pa.Array, dict[int, list[tuple[str, str]]]]:
+        """Each row scrubbed on its own: the scrubbed texts, the drop mask and each row's finds (if any)."""
         rows = np.flatnonzero(np.logical_or.reduce([_matches(text, pattern) for pattern in _PREFILTERS]))
         candidates = text.take(rows)
         texts = candidates.to_pylist()
@@ -168,8 +187,7 @@ class PiiScrubber:
         triggered = np.stack([_matches(candidates, rule.trigger) for rule in names.RULES], axis=1).tolist()
         addresses = _matches(candidates, patterns.ADDRESS_PREFILTER).tolist()
         changed, new_text, dropped = [], [], []
-        found: list[tuple[str, str]] = []
-        counts: Counter[str] = Counter()
+        found: dict[int, list[tuple[str, str]]] = {}
         for row, value, loc, on, address in zip(
             rows.tolist(), texts, locales, triggered, addresses, strict=True
         ):
@@ -177,19 +195,13 @@ class PiiScrubber:
             out, drop, spans = self._scrub_row(value, _region(loc), rules, address)
             if not spans:
                 continue
-            found += spans
-            counts.update(t for t, _ in spans)
+            found[row] = spans
             if out != value:
                 changed.append(row)
                 new_text.append(out)
             if drop:
                 dropped.append(row)
-        return Scrubbed(
-            text=_replace(text, changed, new_text),
-            drop=pa.array(np.isin(np.arange(len(text)), dropped)),
-            found=found,
-            counts=counts,
-        )
+        return _replace(text, changed, new_text), pa.array(np.isin(np.arange(len(text)), dropped)), found
 
     def _scrub_row(
         self, value: str, region: str, rules: list[names.Rule], addresses: bool
@@ -228,6 +240,21 @@ def _outside(text: str, start: int, end: int, kept: list[tuple[str, int, int]]) 
         s, e = s + len(piece) - len(piece.lstrip(_LOOSE)), e - len(piece) + len(piece.rstrip(_LOOSE))
         if any(c.isalnum() for c in text[s:e]):
             yield s, e
+
+
+def _combined(values: pa.Array | pa.ChunkedArray | None) -> pa.Array | None:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _distinct_pairs(text: pa.Array, locale: pa.Array | None) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct (text, locale) pair, and each row's pair (an index into the
+    first rows); nulls are values like any other."""
+    code = pc.dictionary_encode(text, null_encoding="encode").indices.to_numpy().astype(np.int64)
+    if locale is not None:
+        locales = pc.dictionary_encode(locale, null_encoding="encode")
+        code = code * len(locales.dictionary) + locales.indices.to_numpy()
+    _, first, pair = np.unique(code, return_index=True, return_inverse=True)
+    return first, pair
 
 
 def _matches(text: pa.Array, pattern: str) -> np.ndarray:
