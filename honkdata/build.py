@@ -1,20 +1,21 @@
 """`honkdata build`: raw logs in, one immutable snapshot out.
 
-The build is its list of stages. Per event batch: ingest (readers), `Normalize`, `Anonymize`
-(user logs only); then the `ExactDedup` aggregation; per unique row the release threshold
-(`KAnonymity` or `DPRelease`), `ApplyLabels` (human > gold > model > weak), `ClusterDuplicates` (near and
-semantic), `AssignSplits` (whole clusters), `MergeClusters`, `TokenizeAndTag` (tokens and BIO tags of the
-final rows); last, the snapshot writer, whose files pass the `LeakCheck` before the manifest makes
-them a snapshot.
+`build_plan` is the build: its stages in order, which an engine runs (honkdata.engine). Per event
+batch: `Ingest` (readers, quarantine), `Normalize`, `Anonymize` (user logs only); the `ExactDedup`
+grouping; then over the unique rows the release threshold (`KAnonymity` or `DPRelease`),
+`ApplyLabels` (human > gold > model > weak), `ClusterDuplicates` (near and semantic),
+`AssignSplits` (whole clusters), `MergeClusters`, `TokenizeAndTag`. Last, the snapshot writer, whose
+files pass the `LeakCheck` before the manifest makes them a snapshot.
 """
 
-import platform
-import time
+import shutil
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pyarrow as pa
 
 from honkdata import __version__
 from honkdata.annotate.store import HumanLabelStore
@@ -24,38 +25,33 @@ from honkdata.anonymize.release import DPRelease, KAnonymity
 from honkdata.anonymize.stage import anonymizer
 from honkdata.config import BuildConfig
 from honkdata.dedup.exact import ExactDedup
-from honkdata.dedup.stage import ClusterDuplicates, MergeClusters, check_split_leaks
-from honkdata.engine import prefetch
+from honkdata.dedup.stage import ClusterDuplicates, MergeClusters
+from honkdata.engine.checkpoints import Checkpoints, build_key
+from honkdata.engine.local import run_local
+from honkdata.engine.plan import Plan
+from honkdata.engine.run import Engine, run_plan
 from honkdata.errors import HonkdataError, HonkdataWarning, recorded_warnings
 from honkdata.ingest.quarantine import Quarantine
-from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
+from honkdata.ingest.read import OnProgress
 from honkdata.ingest.sources import Input, SkippedFile, resolve_inputs
+from honkdata.ingest.stage import Ingest
 from honkdata.label.stage import ApplyLabels, label_model, weak_labeler
 from honkdata.normalize import Normalize
-from honkdata.progress import OnStage, StageEvent, StageWatch, input_sizes
+from honkdata.progress import InputSize, OnStage, StageWatch, input_sizes
 from honkdata.snapshot.freshness import current_snapshot, labels_digest, warn_if_unrelated
 from honkdata.snapshot.invariants import check_invariants
+from honkdata.snapshot.manifest import BuildRecord, build_manifest
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 from honkdata.snapshot.write import write_snapshot_files
 from honkdata.split import AssignSplits
 from honkdata.stage import StageStats
-from honkdata.taxonomy import load_taxonomy
+from honkdata.taxonomy import Taxonomy, load_taxonomy
 from honkdata.tokens import TokenizeAndTag
 
+# The exact grouping's database and spill, inside the build's work folder.
+GROUPING_DIR = "exact_dedup"
 # Published corpora: public text, free to name anyone, so their rows may hold what looks like PII.
 PUBLISHED_CORPORA = ("snips", "bio", "slurp", "massive", "cpcd")
-STAGES = (
-    "ingest",
-    "normalize",
-    "anonymize",
-    "exact_dedup",
-    "release",
-    "label",
-    "near_dedup",
-    "split",
-    "merge_duplicates",
-    "tokens",
-)
 
 
 @dataclass
@@ -65,6 +61,8 @@ class BuildResult:
     manifest: dict
     # True when nothing was written: `ref` is the latest version, built from the same inputs and config.
     up_to_date: bool = False
+    # The step a resumed build continued after (`--resume` after a killed build), else None.
+    resumed_after: str | None = None
 
 
 def parent_splits(store: SnapshotStore, ref: SnapshotRef | None) -> dict[str, str]:
@@ -118,33 +116,25 @@ def resolve_sources(
     return sorted(inputs, key=lambda i: i.kind == "user_log"), exempt, skipped, kept
 
 
-def _warn_curated_user_ids(reports: list[dict]) -> None:
-    for r in reports:
-        if r["kind"] == "curated" and r["rows_with_user_id"]:
-            warnings.warn(
-                f"{r['name']} is declared kind: curated, yet {r['rows_with_user_id']:,} of its rows carry a "
-                "user_id: curated rows are published without pseudonyms or a release threshold (declare "
-                "it kind: user_log if it logs people)",
-                HonkdataWarning,
-                stacklevel=3,
-            )
-
-
 def build(
     config: BuildConfig,
     on_progress: OnProgress | None = None,
     on_stage: OnStage | None = None,
     force: bool = False,
+    engine: Engine = run_local,
+    resume: bool = False,
 ) -> BuildResult:
     """Run every stage over the configured sources and publish the next version of the dataset.
 
     If the latest version was built from the same inputs (by content), config, human labels and
     honkdata version, nothing is built or written and the result (`up_to_date`) names that version;
     `force` builds anyway. `on_progress(source, rows)` hears of every batch read, `on_stage` of every
-    stage's start and end (honkdata.progress).
+    stage's start and end (honkdata.progress). `engine` streams the plan: this machine's by default.
+    `resume` continues a build of the same inputs and config that was killed, after its last
+    finished step (honkdata.engine.checkpoints); without one to continue, it builds from the start.
     """
     with recorded_warnings() as warned:
-        return _build(config, on_progress, warned, StageWatch(on_stage), force)
+        return _build(config, on_progress, warned, StageWatch(on_stage), force, engine, resume)
 
 
 def _build(
@@ -153,6 +143,8 @@ def _build(
     warned: Callable[[], list[str]],
     watch: StageWatch,
     force: bool,
+    engine: Engine,
+    resume: bool,
 ) -> BuildResult:
     inputs, exempt, skipped, kept = resolve_sources(config)
     store = SnapshotStore(config.root_path())
@@ -167,96 +159,107 @@ def _build(
         else PseudonymKey(DEMO_KEY, "unused: no user logs")
     )
     taxonomy = load_taxonomy(Path(config.taxonomy) if config.taxonomy else None)
-    anonymize = anonymizer(config, key)
-    dp = config.anonymize.dp
-    release = DPRelease(dp) if dp else KAnonymity(config.anonymize.k_anonymity)
-    label = ApplyLabels(
-        weak_labeler(config) if config.labels.weak else None,
-        human,
-        label_model(config, taxonomy),
-        config.labels.model_min_confidence,
-    )
-    clusters, merge = ClusterDuplicates(config.dedup), MergeClusters()
     started = datetime.now(UTC)
     quarantine = Quarantine(config.quarantine_path() / config.name / f"{started:%Y%m%dT%H%M%S}.jsonl")
-    stages = {name: StageStats(name) for name in STAGES}
 
     with store.writer(config.name) as (ref, staging):
         parent = store.latest(config.name)
         sticky = parent_splits(store, parent)  # a broken parent fails here, before the work
-        normalize = Normalize(config.normalize)
-        dedup = ExactDedup(staging / ".work", config.memory_limit)
-        reports: list[dict] = []
-        loop_start = time.perf_counter()
-        watch.emit(StageEvent("ingest", inputs=sizes))
+        checkpoints = _checkpoints(config, sizes, human_digest, parent, resume)
+        plan = build_plan(
+            config, taxonomy, key, human, sticky, kept, checkpoints.folder, inputs, quarantine, on_progress
+        )
         try:
-            for batch in prefetch(read_inputs(inputs, config, taxonomy, quarantine, reports, on_progress)):
-                stages["ingest"].rows_out += batch.num_rows
-                for stage in (normalize, anonymize):
-                    with stages[stage.name].timed():
-                        batch = stage(batch, stages[stage.name])
-                with stages["exact_dedup"].timed():
-                    dedup.add(batch, stages["exact_dedup"])
+            table, stages, resumed = run_plan(plan, engine, watch, checkpoints)
+            warn_if_unrelated(store, parent, plan.ingest.reports)
+            anonymize, release, merge = (plan.stage(n) for n in ("anonymize", "release", "merge_duplicates"))
+            record = BuildRecord(
+                config=config,
+                version=ref.version,
+                parent_version=parent.version if parent else None,
+                started=started,
+                taxonomy=taxonomy,
+                inputs=plan.ingest.reports,
+                skipped_files=[{"path": str(f.path), "reason": f.reason} for f in skipped],
+                anonymize={
+                    "pseudonym_key_fingerprint": key.fingerprint if user_logs else None,
+                    "pseudonym_key_source": key.source,
+                    "release": release.rule,
+                },
+                human_labels={
+                    "store": str(config.human_store_path()),
+                    "rows": human.num_rows,
+                    "sha256": human_digest,
+                },
+                stages=stages,
+                largest_duplicate_clusters=merge.largest,
+                quarantine={"path": str(plan.ingest.quarantine.path), "rows": plan.ingest.quarantine.rows},
+                warnings=warned(),
+            )
+            check = LeakCheck(anonymize.pseudonymizer, anonymize.scrubber, anonymize.found)
+            check_invariants(table, taxonomy.intents)
+            write = StageStats("write", rows_in=table.num_rows, rows_out=table.num_rows)
+            with watch.timed(write):
+                manifest = write_snapshot_files(
+                    staging, table, build_manifest(record), _verify(check, user_logs, exempt)
+                )
         finally:
             quarantine.close()
-        batch_seconds = sum(stages[s].seconds for s in ("normalize", "anonymize", "exact_dedup"))
-        stages["ingest"].seconds = time.perf_counter() - loop_start - batch_seconds
-        stages["ingest"].rows_in = stages["ingest"].rows_out + quarantine.rows
-        stages["ingest"].drop("quarantined", quarantine.rows)
-        check_reject_rate(config, reports, quarantine)
-        _warn_curated_user_ids(reports)
-        warn_if_unrelated(store, parent, reports)
-        for streamed in ("ingest", normalize.name, anonymize.name):  # timed batch by batch above
-            watch.finished(stages[streamed])
+            checkpoints.clear()  # published or failed: only a killed build leaves its checkpoints
+    return BuildResult(ref=ref, path=store.path(ref), manifest=manifest, resumed_after=resumed)
 
-        with watch.timed(stages["exact_dedup"]):
-            caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None
-            table = dedup.finish(stages["exact_dedup"], caps)
-        with watch.timed(stages[release.name]):
-            table = release(table, stages[release.name])
-        if table.num_rows == 0:
-            raise HonkdataError("no rows left after the release threshold; no snapshot written")
-        split = AssignSplits(config.split, sticky, kept)
-        for stage in (label, clusters, split):
-            with watch.timed(stages[stage.name]):
-                table = stage(table, stages[stage.name])
-        check_split_leaks(table, clusters.pairs)
-        with watch.timed(stages[merge.name]):
-            table = merge(table, stages[merge.name])
-        tokens = TokenizeAndTag()  # on the final text and spans, after every stage that changes them
-        with watch.timed(stages[tokens.name]):
-            table = tokens(table, stages[tokens.name])
-        manifest = {
-            "name": config.name,
-            "version": ref.version,
-            "parent_version": parent.version if parent else None,
-            "created_at": started.isoformat(timespec="seconds"),
-            "honkdata_version": __version__,
-            "python": platform.python_version(),
-            "config": config.model_dump(mode="json"),
-            "config_hash": config.fingerprint(),
-            # The label spaces: the card's ClassLabel ids are the intents' positions in this order.
-            "taxonomy": {"intents": taxonomy.intents, "entity_types": taxonomy.entity_types},
-            "inputs": reports,
-            "skipped_files": [{"path": str(f.path), "reason": f.reason} for f in skipped],
-            "anonymize": {
-                "pseudonym_key_fingerprint": key.fingerprint if user_logs else None,
-                "pseudonym_key_source": key.source,
-                "release": f"dp(ε={dp.epsilon}, δ={dp.delta})" if dp else f"k-anonymity(k={release.k})",
-            },
-            "human_labels": {
-                "store": str(config.human_store_path()),
-                "rows": human.num_rows,
-                "sha256": human_digest,
-            },
-            "stages": {name: stats.to_dict() for name, stats in stages.items()},
-            "largest_duplicate_clusters": merge.largest,
-            "quarantine": {"path": str(quarantine.path), "rows": quarantine.rows},
-            "warnings": warned(),
-        }
-        check = LeakCheck(anonymize.pseudonymizer, anonymize.scrubber, anonymize.found)
-        check_invariants(table, taxonomy.intents)
-        write = StageStats("write", rows_in=table.num_rows, rows_out=table.num_rows)
-        with watch.timed(write):
-            manifest = write_snapshot_files(staging, table, manifest, _verify(check, user_logs, exempt))
-    return BuildResult(ref=ref, path=store.path(ref), manifest=manifest)
+
+def _checkpoints(
+    config: BuildConfig,
+    sizes: tuple[InputSize, ...],
+    human_digest: str | None,
+    parent: SnapshotRef | None,
+    resume: bool,
+) -> Checkpoints:
+    """This build's checkpoint folder under the work directory. Folders of other, killed builds of
+    the dataset go (a fresh build starts over; a resumed one keeps only its own), as does a grouping's
+    spill a kill left half-written: the grouping always starts from the first event."""
+    inputs = [(str(i.path), i.size, i.path.stat().st_mtime_ns) for i in sizes]
+    key = build_key(config.fingerprint(), inputs, human_digest, __version__, parent and parent.version)
+    work = config.work_path() / config.name
+    for folder in work.glob("*") if work.is_dir() else ():
+        if not (resume and folder.name == key):
+            shutil.rmtree(folder, ignore_errors=True)
+    checkpoints = Checkpoints(work / key)
+    shutil.rmtree(checkpoints.folder / GROUPING_DIR, ignore_errors=True)
+    checkpoints.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return checkpoints
+
+
+def build_plan(
+    config: BuildConfig,
+    taxonomy: Taxonomy,
+    key: PseudonymKey,
+    human: pa.Table,
+    sticky: dict[str, str],
+    kept: dict[str, str],
+    work: Path,
+    inputs: list[Input],
+    quarantine: Quarantine,
+    on_progress: OnProgress | None = None,
+) -> Plan:
+    """The build's stages, in order: what every engine runs. `work`: the build's own temporary folder."""
+    dp = config.anonymize.dp
+    return Plan(
+        ingest=Ingest(inputs, config, taxonomy, quarantine, on_progress),
+        batch_stages=(Normalize(config.normalize), anonymizer(config, key)),
+        grouping=ExactDedup(work / GROUPING_DIR, config.memory_limit, dp),
+        table_stages=(
+            DPRelease(dp) if dp else KAnonymity(config.anonymize.k_anonymity),
+            ApplyLabels(
+                weak_labeler(config) if config.labels.weak else None,
+                human,
+                label_model(config, taxonomy),
+                config.labels.model_min_confidence,
+            ),
+            ClusterDuplicates(config.dedup),
+            AssignSplits(config.split, sticky, kept),
+            MergeClusters(),
+            TokenizeAndTag(),  # on the final text and spans, after every stage that changes them
+        ),
+    )

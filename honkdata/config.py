@@ -236,6 +236,11 @@ class BuildConfig(_Strict):
         None, description="music names the scrubber keeps and the entity tagger finds (see honkdata.catalog)"
     )
     memory_limit: MemorySize = Field("1GB", description="DuckDB memory limit for the global aggregations")
+    work_dir: str | None = Field(
+        None,
+        description="temporary build data (spills, checkpoints of a resumable build), owner-only, removed "
+        "when the build ends; default <root>/_work",
+    )
     ingest: IngestConfig = IngestConfig()
     normalize: NormalizeConfig = NormalizeConfig()
     anonymize: AnonymizeConfig = AnonymizeConfig()
@@ -245,6 +250,9 @@ class BuildConfig(_Strict):
 
     def root_path(self) -> Path:
         return Path(self.root) if self.root else default_root()
+
+    def work_path(self) -> Path:
+        return Path(self.work_dir) if self.work_dir else self.root_path() / "_work"
 
     def quarantine_path(self) -> Path:
         return Path(self.quarantine_dir) if self.quarantine_dir else self.root_path() / "_quarantine"
@@ -258,7 +266,7 @@ class BuildConfig(_Strict):
 
     def fingerprint(self) -> str:
         """Hash of the settings that shape the data (not where it is stored)."""
-        shaping = self.model_dump(exclude={"root", "quarantine_dir", "memory_limit"})
+        shaping = self.model_dump(exclude={"root", "quarantine_dir", "memory_limit", "work_dir"})
         return hashlib.sha256(orjson.dumps(shaping, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -330,6 +338,7 @@ def _read_yaml(path: Path) -> dict:
 _PATH_KEYS = (
     "root",
     "quarantine_dir",
+    "work_dir",
     "taxonomy",
     "catalog",
     "sources.*.path",

@@ -33,6 +33,18 @@ class StageStats:
         finally:
             self.seconds += time.perf_counter() - start
 
+    @classmethod
+    def from_dict(cls, name: str, counted: dict) -> "StageStats":
+        """The counters `to_dict` wrote (a resumed build's, read back from its checkpoint)."""
+        return cls(
+            name,
+            counted["rows_in"],
+            counted["rows_out"],
+            counted["seconds"],
+            Counter(counted["dropped"]),
+            Counter(counted.get("notes", {})),
+        )
+
     def to_dict(self) -> dict:
         return {
             "rows_in": self.rows_in,

@@ -9,6 +9,19 @@ from honkdata.ingest.source import SourceContext
 from honkdata.taxonomy import load_taxonomy
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# The build's stages in the order they run, as the manifest and the progress display list them.
+BUILD_STAGES = (
+    "ingest",
+    "normalize",
+    "anonymize",
+    "exact_dedup",
+    "release",
+    "label",
+    "near_dedup",
+    "split",
+    "merge_duplicates",
+    "tokens",
+)
 SNIPS_SAMPLE = Path(__file__).parent.parent / "data" / "samples" / "snips"
 
 

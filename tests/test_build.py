@@ -12,12 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from honkdata.build import STAGES, build
+from honkdata.build import build
 from honkdata.errors import HonkdataError, HonkdataWarning
 from honkdata.schema import SNAPSHOT
 from honkdata.snapshot.diff import diff_snapshots
 from honkdata.snapshot.store import SnapshotStore
-from tests.conftest import write_jsonl
+from tests.conftest import BUILD_STAGES, write_jsonl
 
 
 def _all_rows(path: Path) -> pd.DataFrame:
@@ -76,7 +76,7 @@ def test_build_publishes_the_contract_layout(tmp_path, make_config, events):
         ("jsonl", "user_log", 6), ("csv", "user_log", 2), ("parquet", "user_log", 2),
     ]  # fmt: skip
     assert all(len(i["sha256"]) == 64 and i["size"] > 0 for i in m["inputs"])
-    assert list(m["stages"]) == list(STAGES)
+    assert list(m["stages"]) == list(BUILD_STAGES)
     assert m["stages"]["exact_dedup"]["rows_in"] == 10 and m["stages"]["exact_dedup"]["rows_out"] == 6
     assert sum(s["rows"] for s in m["splits"].values()) == 6 == m["rows"]
     assert m["source_distribution"] == {"log.jsonl": 4, "more.csv": 2, "more.parquet": 2}

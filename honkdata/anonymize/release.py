@@ -16,6 +16,7 @@ from pydp.algorithms.numerical_mechanisms import LaplaceMechanism
 from pydp.algorithms.partition_selection import create_truncated_geometric_partition_strategy
 
 from honkdata.config import DPConfig
+from honkdata.errors import HonkdataError
 from honkdata.stage import StageStats
 
 
@@ -26,6 +27,13 @@ def _drop(table: pa.Table, keep: pa.Array, reason: str, stats: StageStats) -> pa
     return table.filter(keep)
 
 
+def _released(table: pa.Table) -> pa.Table:
+    """Nothing left to publish is the end of the build, said here rather than by an empty snapshot."""
+    if table.num_rows == 0:
+        raise HonkdataError("no rows left after the release threshold; no snapshot written")
+    return table
+
+
 @dataclass
 class KAnonymity:
     """Table stage: drops user-log rows issued by fewer than k distinct users."""
@@ -33,13 +41,18 @@ class KAnonymity:
     k: int
     name: str = "release"
 
+    @property
+    def rule(self) -> str:
+        """The rule as the manifest states it."""
+        return f"k-anonymity(k={self.k})"
+
     def __call__(self, table: pa.Table, stats: StageStats) -> pa.Table:
         stats.rows_in += table.num_rows
         if self.k > 1:  # k=1 is "off": it keeps even events that came without a user id
             keep = pc.or_(table.column("from_curated"), pc.greater_equal(table.column("n_users"), self.k))
             table = _drop(table, keep, f"fewer than {self.k} users", stats)
         stats.rows_out += table.num_rows
-        return table
+        return _released(table)
 
 
 @dataclass
@@ -52,6 +65,11 @@ class DPRelease:
 
     config: DPConfig
     name: str = "release"
+
+    @property
+    def rule(self) -> str:
+        """The rule as the manifest states it."""
+        return f"dp(ε={self.config.epsilon}, δ={self.config.delta})"
 
     def __call__(self, table: pa.Table, stats: StageStats) -> pa.Table:
         stats.rows_in += table.num_rows
@@ -75,4 +93,4 @@ class DPRelease:
         )
         table = _drop(table, pa.array(keep), f"not selected by DP (ε={self.config.epsilon})", stats)
         stats.rows_out += table.num_rows
-        return table
+        return _released(table)

@@ -5,6 +5,7 @@ no people), and recomputes the grouping key from the scrubbed text so that "call
 across users before the release threshold counts them.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class Anonymize:
     pseudonymizer: Pseudonymizer
     scrubber: PiiScrubber
     found: set[tuple[str, str]] = field(default_factory=set)  # every PII value detected, for the leak check
+    learned: set[str] = field(default_factory=set)  # the curated sets' music names added to the allow-list
     name: str = "anonymize"
 
     def __call__(self, batch: pa.RecordBatch, stats: StageStats) -> pa.RecordBatch:
@@ -38,7 +40,7 @@ class Anonymize:
             stats.note(f"{pii_type} found", n)
         columns = {
             "text": scrubbed.text,
-            "key": grouping_key(scrubbed.text),
+            "key": _grouping_keys(scrubbed.text),
             "user_id": self.pseudonymizer(batch.column("user_id")),
             "session_id": pa.nulls(batch.num_rows, pa.string()),
             "ts": pc.floor_temporal(batch.column("ts"), unit="day"),
@@ -51,9 +53,29 @@ class Anonymize:
         stats.rows_out += batch.num_rows
         return batch
 
+    def state(self) -> dict:
+        """For a resumed build's leak check: every PII value found (raw text: the checkpoint folder
+        is owner-only and goes when the build ends)."""
+        return {"found": sorted(self.found), "music_names": sorted(self.learned)}
+
+    def restore(self, state: dict) -> None:
+        self.found = {(kind, value) for kind, value in state["found"]}
+        self._learn(state["music_names"])  # the leak check scrubs with the allow-list the build had
+
     def _learn_music_names(self, batch: pa.RecordBatch) -> None:
         """Gold entities of curated sets join the allow-list before any user log is scrubbed."""
-        self.scrubber.allow.add(name for _, name in music_names(batch.column("entities")))
+        self._learn(name for _, name in music_names(batch.column("entities")))
+
+    def _learn(self, names: Iterable[str]) -> None:
+        names = set(names) - self.learned
+        self.learned |= names
+        self.scrubber.allow.add(names)
+
+
+def _grouping_keys(text: pa.Array) -> pa.Array:
+    """`grouping_key` of each row, computed once per distinct text (queries repeat in a log)."""
+    distinct = pc.dictionary_encode(text)
+    return pc.take(grouping_key(distinct.dictionary), distinct.indices)
 
 
 def anonymizer(config: BuildConfig, key: PseudonymKey) -> Anonymize:

@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from honkdata.config import DPConfig
 from honkdata.errors import HonkdataError
 from honkdata.stage import StageStats
 
@@ -109,9 +110,11 @@ class ExactDedup:
 
     name = "exact_dedup"
 
-    def __init__(self, workdir: Path, memory_limit: str = "1GB") -> None:
+    def __init__(self, workdir: Path, memory_limit: str = "1GB", dp: DPConfig | None = None) -> None:
         # The event table holds raw user ids: it lives only for the build, never in a snapshot.
         self._workdir = workdir
+        # A DP release needs each user's contribution capped: (max queries per user, max events per query).
+        self._caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None
         workdir.mkdir(mode=0o700)
         # Settings go in as values, never formatted into SQL: a crafted memory_limit (or a quote in
         # the path) must not become a statement.
@@ -153,11 +156,11 @@ class ExactDedup:
         self._con.execute("INSERT INTO events SELECT * FROM incoming")
         self._con.unregister("incoming")
 
-    def finish(self, stats: StageStats, caps: tuple[int, int] | None = None) -> pa.Table:
-        """The unique rows; with `caps` = (max queries per user, max events per query) also the
-        per-user-capped `capped_users` and `capped_events` that a DP release needs."""
+    def finish(self, stats: StageStats) -> pa.Table:
+        """The unique rows; under a DP release also the per-user-capped `capped_users` and
+        `capped_events` it needs."""
         parts = {"capped_cte": "", "capped_columns": "", "capped_join": "", "voters": ""}
-        if caps:
+        if caps := self._caps:
             salt = secrets.randbits(62)
             parts = {
                 "capped_cte": _CAPPED.format(salt=salt, max_queries=caps[0], max_events=caps[1]),

@@ -6,8 +6,8 @@ and how the rows were anonymized and labeled.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import datasets
 import pyarrow as pa
 import yaml
 
@@ -15,6 +15,9 @@ from honkdata.anonymize.pseudonym import SHIPPED_SAMPLE
 from honkdata.ingest.formats import CURATED_LICENSES
 from honkdata.label.stage import WEAK_AGREED, WEAK_CHECKED
 from honkdata.schema import SPLITS
+
+if TYPE_CHECKING:  # `datasets` takes seconds to import: only what writes a card pays for it
+    import datasets
 
 _SNIPS = (
     'Snips 2017 NLU benchmark: Coucke A. et al., "Snips Voice Platform: an embedded Spoken Language '
@@ -68,8 +71,10 @@ def data_file(split: str) -> str:
     return f"data/{split}-00000-of-00001.parquet"
 
 
-def snapshot_features(schema: pa.Schema, intents: list[str]) -> datasets.Features:
+def snapshot_features(schema: pa.Schema, intents: list[str]) -> "datasets.Features":
     """The columns as `datasets` shows them: Parquet's, but `intent` a ClassLabel in taxonomy order."""
+    import datasets
+
     features = datasets.Features.from_arrow_schema(schema)
     features["intent"] = datasets.ClassLabel(names=list(intents))
     return features
@@ -117,7 +122,7 @@ def _size_category(rows: int) -> str:
     return next((label for bound, label in _SIZES if rows < bound), "other")
 
 
-def _header(manifest: dict, features: datasets.Features) -> dict:
+def _header(manifest: dict, features: "datasets.Features") -> dict:
     splits = manifest["splits"]
     present = [split for split in SPLITS if splits[split]["rows"]]
     sources = manifest["label_source_distribution"]
@@ -312,7 +317,7 @@ Release threshold: {a["release"]}; queries removed ({events:,} events in them):
 {_table(["rule", "queries"], release or [["none", 0]])}"""
 
 
-def dataset_card(manifest: dict, features: datasets.Features) -> str:
+def dataset_card(manifest: dict, features: "datasets.Features") -> str:
     """README.md of a snapshot: the YAML header `datasets` reads, then what a reader needs to know."""
     header = yaml.safe_dump(_header(manifest, features), sort_keys=False, allow_unicode=True)
     sections = (_intro, _load, _intents, _labeling, _tokens, _sources, _license, _anonymization)

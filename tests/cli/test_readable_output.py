@@ -11,14 +11,12 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from honkdata.build import STAGES
 from honkdata.cli import app
 from honkdata.cli.progress import BuildProgress, ReadEstimate, stage_line
 from honkdata.progress import InputSize, StageEvent
-from tests.conftest import write_jsonl
+from tests.conftest import BUILD_STAGES, write_jsonl
 
 runner = CliRunner()
-
 
 def test_a_build_in_a_log_prints_one_plain_line_per_stage(tmp_path, events):
     log = write_jsonl(tmp_path / "log.jsonl", events)
@@ -26,7 +24,7 @@ def test_a_build_in_a_log_prints_one_plain_line_per_stage(tmp_path, events):
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert lines[0] == f"reading 1 input, {log.stat().st_size} bytes"
-    assert [line.split(":")[0] for line in lines[1:]] == [*STAGES, "write"]
+    assert [line.split(":")[0] for line in lines[1:]] == [*BUILD_STAGES, "write"]
     assert lines[1].startswith(f"ingest: {len(events)} rows, ") and lines[1].endswith(" s")
     assert "\x1b" not in result.stderr  # no colours, no cursor movement in a log
 

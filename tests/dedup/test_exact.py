@@ -4,7 +4,7 @@ import nbformat
 import pyarrow as pa
 from nbclient import NotebookClient
 
-from honkdata.config import NormalizeConfig
+from honkdata.config import DPConfig, NormalizeConfig
 from honkdata.dedup.exact import ExactDedup
 from honkdata.normalize import Normalize
 from honkdata.schema import RECORD
@@ -101,9 +101,9 @@ def test_dp_caps_bound_each_users_contribution(tmp_path):
         row.update(source="s", line=i + 1)
     batch = Normalize(NormalizeConfig())(pa.RecordBatch.from_pylist(rows, schema=RECORD), StageStats("n"))
     batch = batch.append_column("user_log", pa.repeat(True, batch.num_rows))
-    dedup = ExactDedup(tmp_path / "work")
+    dedup = ExactDedup(tmp_path / "work", dp=DPConfig(max_queries_per_user=2, max_events_per_query=1))
     dedup.add(batch, StageStats("d"))
-    table = dedup.finish(StageStats("d"), caps=(2, 1))
+    table = dedup.finish(StageStats("d"))
     heavy_queries = sum(table.column("capped_users").to_pylist()) - 1  # minus the light user's one
     assert heavy_queries == 2  # the heavy user counts in at most two queries
     assert max(table.column("capped_events").to_pylist()) <= 2  # at most one event per user per query

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from honkdata.build import build
-from honkdata.config import NormalizeConfig, load_config
+from honkdata.config import DPConfig, NormalizeConfig, load_config
 from honkdata.dedup.exact import ExactDedup
 from honkdata.dedup.stage import MergeClusters
 from honkdata.evaluate.data import META, file_eval_set, snapshot_eval_set
@@ -44,14 +44,14 @@ def test_a_row_gets_the_most_frequent_locale_and_surface_of_its_events(tmp_path:
     }
 
 
-def _unique_rows(tmp_path: Path, rows: list[dict], caps: tuple[int, int] | None) -> list[dict]:
+def _unique_rows(tmp_path: Path, rows: list[dict], dp: DPConfig | None) -> list[dict]:
     for i, row in enumerate(rows):
         row.update(source="s", line=i + 1)
     batch = Normalize(NormalizeConfig())(pa.RecordBatch.from_pylist(rows, schema=RECORD), StageStats("n"))
     batch = batch.append_column("user_log", pa.array([r["user_id"] is not None for r in rows]))
-    dedup = ExactDedup(tmp_path)
+    dedup = ExactDedup(tmp_path, dp=dp)
     dedup.add(batch, StageStats("exact_dedup"))
-    table = dedup.finish(StageStats("exact_dedup"), caps)
+    table = dedup.finish(StageStats("exact_dedup"))
     table = table.append_column("split", pa.array(["train"] * table.num_rows))
     return MergeClusters()(table, StageStats("merge")).to_pylist()
 
@@ -62,7 +62,8 @@ def test_under_dp_only_curated_events_vote(tmp_path: Path) -> None:
     ]
     (plain,) = _unique_rows(tmp_path / "plain", [dict(r) for r in rows], None)
     assert (plain["locale"], plain["surface"]) == ("en-US", "voice")
-    (private,) = _unique_rows(tmp_path / "dp", [dict(r) for r in rows], (10, 10))
+    dp = DPConfig(max_queries_per_user=10, max_events_per_query=10)
+    (private,) = _unique_rows(tmp_path / "dp", [dict(r) for r in rows], dp)
     assert (private["locale"], private["surface"]) == ("en-GB", None)
 
 

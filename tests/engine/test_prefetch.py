@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from honkdata.engine import prefetch
+from honkdata.engine.prefetch import prefetch
 from honkdata.errors import HonkdataError
 
 

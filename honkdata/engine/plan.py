@@ -1,0 +1,76 @@
+"""A build as data: its stages in order, which an engine runs.
+
+Three shapes of stage, each a Protocol (no base class): a batch stage maps one Arrow record batch to
+another (ingest's readers feed them); the grouping takes every batch and gives one table (exact
+dedup, in DuckDB, which spills); a table stage is a global step over all the grouped rows (release
+threshold, labels, near-dup clusters, splits, ...). Every stage counts into its own StageStats, named
+by the stage, so the manifest's counters come from the stages themselves, whatever runs them.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+
+from honkdata.progress import InputSize
+from honkdata.stage import StageStats
+
+
+class BatchStage(Protocol):
+    name: str
+
+    def __call__(self, batch: pa.RecordBatch, stats: StageStats) -> pa.RecordBatch:
+        """The batch after this stage; a pure function of the batch (and the stage's settings)."""
+        ...
+
+
+class Grouping(Protocol):
+    name: str
+
+    def add(self, batch: pa.RecordBatch, stats: StageStats) -> None: ...
+
+    def finish(self, stats: StageStats) -> pa.Table:
+        """One row per group, once every batch was added."""
+        ...
+
+
+class TableStage(Protocol):
+    name: str
+
+    def __call__(self, table: pa.Table, stats: StageStats) -> pa.Table:
+        """The rows after this global step."""
+        ...
+
+
+class Ingest(Protocol):
+    """The first stage: every input's batches, in order; its checks once all are read."""
+
+    name: str
+    sizes: tuple[InputSize, ...]
+
+    def __call__(self, stats: StageStats) -> Iterator[pa.RecordBatch]: ...
+
+    def finish(self, stats: StageStats) -> None:
+        """After the last batch: what needs every input read (the reject rate, warnings)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    ingest: Ingest
+    batch_stages: tuple[BatchStage, ...]
+    grouping: Grouping
+    table_stages: tuple[TableStage, ...]
+
+    def stage(self, name: str) -> object:
+        """The stage called `name`: what the build reads back from a stage after the run (the PII
+        values anonymize found, for the leak check; the release rule; the largest clusters)."""
+        every = (self.ingest, *self.batch_stages, self.grouping, *self.table_stages)
+        return next(s for s in every if s.name == name)
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """Every stage's name, in the order they run: the manifest's `stages`."""
+        names = (self.ingest.name, *(s.name for s in self.batch_stages), self.grouping.name)
+        return (*names, *(s.name for s in self.table_stages))

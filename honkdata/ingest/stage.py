@@ -1,0 +1,122 @@
+"""Ingest as a stage: the configured inputs' batches, quarantining what cannot be read, with a report
+per input, and the checks that need every input read (the reject rate).
+
+A distributed engine reads each input apart, wherever it runs (`Ingest.parts`, `InputRead`), and
+brings what each read rejected and reported back to the build's machine (`Ingest.add_part`): the
+quarantine file and the reports are the same as when one process reads every input in turn.
+"""
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from honkdata.config import BuildConfig
+from honkdata.errors import HonkdataWarning
+from honkdata.ingest.quarantine import Quarantine
+from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
+from honkdata.ingest.sources import Input
+from honkdata.ingest.timestamps import Window
+from honkdata.progress import InputSize, input_sizes
+from honkdata.stage import StageStats
+from honkdata.taxonomy import Taxonomy
+
+
+@dataclass
+class Ingest:
+    inputs: list[Input]
+    config: BuildConfig
+    taxonomy: Taxonomy
+    quarantine: Quarantine
+    on_progress: OnProgress | None = None
+    reports: list[dict] = field(default_factory=list)  # one per input, once it is read
+    name: str = "ingest"
+
+    def __post_init__(self) -> None:
+        self.sizes: tuple[InputSize, ...] = input_sizes(self.inputs)
+
+    def __call__(self, stats: StageStats) -> Iterator[pa.RecordBatch]:
+        for batch in read_inputs(
+            self.inputs, self.config, self.taxonomy, self.quarantine, self.reports, self.on_progress
+        ):
+            stats.rows_out += batch.num_rows
+            yield batch
+
+    def state(self) -> dict:
+        """For a resumed build: the reports and where the rejected rows went."""
+        return {
+            "reports": self.reports,
+            "quarantine": {"path": str(self.quarantine.path), "rows": self.quarantine.rows},
+        }
+
+    def restore(self, state: dict) -> None:
+        self.reports = state["reports"]
+        # The killed run's quarantine file is complete: ingest had finished before its checkpoint.
+        self.quarantine.path = Path(state["quarantine"]["path"])
+        self.quarantine.rows = state["quarantine"]["rows"]
+
+    def parts(self) -> list["InputRead"]:
+        """One read per input, in order, to run apart. The timestamp window is fixed here, once: its
+        default end is a day after today, and a read that starts after midnight must agree with the rest."""
+        ingest = self.config.ingest
+        window = Window.of(ingest.ts_earliest, ingest.ts_latest)
+        pinned = self.config.model_copy(
+            update={"ingest": ingest.model_copy(update={"ts_latest": window.latest})}
+        )
+        return [InputRead(source, pinned, self.taxonomy) for source in self.inputs]
+
+    def add_part(self, read: "ReadResult") -> None:
+        """What one part's read left besides its batches, in input order: its rejected rows into this
+        build's quarantine, its report after the others'."""
+        for source, line, reason, raw in read.rejects:
+            self.quarantine.reject(source, line, reason, raw)
+        if read.report is not None:
+            self.reports.append(read.report)
+
+    def finish(self, stats: StageStats) -> None:
+        self.quarantine.close()
+        stats.rows_in = stats.rows_out + self.quarantine.rows
+        stats.drop("quarantined", self.quarantine.rows)
+        check_reject_rate(self.config, self.reports, self.quarantine)
+        for r in self.reports:
+            if r["kind"] == "curated" and r["rows_with_user_id"]:
+                warnings.warn(
+                    f"{r['name']} is declared kind: curated, yet {r['rows_with_user_id']:,} of its rows "
+                    "carry a user_id: curated rows are published without pseudonyms or a release threshold "
+                    "(declare it kind: user_log if it logs people)",
+                    HonkdataWarning,
+                    stacklevel=2,
+                )
+
+
+@dataclass
+class ReadResult:
+    """What reading one input leaves besides its batches: its report, and its rejected rows, held
+    until they reach the build's quarantine file (which lives where the build runs)."""
+
+    report: dict | None = None
+    rejects: list[tuple[str, int, str, str | bytes]] = field(default_factory=list)
+
+    def reject(self, source: str, line: int, reason: str, raw: str | bytes) -> None:
+        self.rejects.append((source, line, reason, raw))
+
+
+@dataclass(frozen=True)
+class InputRead:
+    """One input of an `Ingest`, read on its own: plain data, so that it travels to another process
+    or machine (no quarantine file, no progress callback)."""
+
+    source: Input
+    config: BuildConfig
+    taxonomy: Taxonomy
+
+    def __call__(self, result: ReadResult, stats: StageStats) -> Iterator[pa.RecordBatch]:
+        """The input's batches, counted into `stats.rows_out`; `result` gets its rejects and report."""
+        reports: list[dict] = []
+        # read_inputs only calls `reject` on its quarantine: a ReadResult holds the rows instead.
+        for batch in read_inputs([self.source], self.config, self.taxonomy, result, reports):  # type: ignore[arg-type]
+            stats.rows_out += batch.num_rows
+            yield batch
+        (result.report,) = reports
