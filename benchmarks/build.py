@@ -35,19 +35,30 @@ print(json.dumps({"seconds": time.perf_counter() - start, "rows": result.manifes
 """
 
 
-def run(events: int, memory_limit: str) -> dict:
+def synth_log(events: int) -> Path:
+    """The cached synthetic JSONL log of `events` events (seed 1), generated on first use."""
     CACHE.mkdir(exist_ok=True)
     log = CACHE / f"synth-{events}.jsonl"
     if not log.exists():
         generate(events, log, seed=1)
+    return log
+
+
+def bench_env() -> dict[str, str]:
+    """The environment of a measured build: a fresh random pseudonym key, since the demo key serves
+    the shipped sample only."""
+    return {**os.environ, "HONKDATA_PSEUDONYM_KEY": secrets.token_hex(32)}
+
+
+def run(events: int, memory_limit: str) -> dict:
+    log = synth_log(events)
     with tempfile.TemporaryDirectory(dir=CACHE) as root:
         proc = subprocess.run(
             [sys.executable, "-c", _RUN, str(log), root, memory_limit],
             capture_output=True,
             text=True,
             check=True,
-            # A fresh random key per run: the demo key serves the shipped sample only.
-            env={**os.environ, "HONKDATA_PSEUDONYM_KEY": secrets.token_hex(32)},
+            env=bench_env(),
         )
     # ru_maxrss of the children is the largest child so far: each size runs in increasing order.
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
