@@ -93,10 +93,16 @@ class Pseudonymizer:
     """
 
     def __init__(self, key: PseudonymKey) -> None:
+        self.key = key
         # Keyed once: a copy per value skips the key setup that hmac.digest redoes on every call
         # (measured: 2-4x faster per id under OpenSSL 3), with the same HMAC-SHA256.
         self._keyed = hmac.new(key.secret, digestmod="sha256")
         self._seen: list[np.ndarray] = []
+
+    def __reduce__(self) -> tuple:
+        """A copy for another process (an engine's worker) is a fresh one of the same key: a keyed
+        HMAC does not pickle, and what the copy sees it reports back (`seen_digests`)."""
+        return (Pseudonymizer, (self.key,))
 
     def digest(self, value: str) -> bytes:
         mac = self._keyed.copy()
@@ -113,7 +119,7 @@ class Pseudonymizer:
         pseudonyms = pa.array([d[:16].hex() for d in digests], pa.string())
         return pc.take(pseudonyms, distinct.indices)
 
-    def _seen_digests(self) -> np.ndarray:
+    def seen_digests(self) -> np.ndarray:
         """Sorted unique 64-bit digests of every raw id pseudonymized so far (merged once, on demand)."""
         if len(self._seen) != 1:
             self._seen = [np.unique(np.concatenate(self._seen)) if self._seen else np.empty(0, np.uint64)]
@@ -124,4 +130,8 @@ class Pseudonymizer:
         if not values:
             return np.zeros(0, bool)
         probe = np.frombuffer(b"".join(self.digest(v)[:8] for v in values), dtype=np.uint64)
-        return np.isin(probe, self._seen_digests())
+        return np.isin(probe, self.seen_digests())
+
+    def add_seen(self, digests: np.ndarray) -> None:
+        """Raw ids another copy of this pseudonymizer saw (a worker's), by their digests."""
+        self._seen.append(digests)

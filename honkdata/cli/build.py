@@ -1,5 +1,6 @@
 """`honkdata build`."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,11 @@ from honkdata.cli.common import (
 )
 
 app = typer.Typer()
+
+
+class EngineName(StrEnum):
+    local = "local"
+    ray = "ray"
 
 
 @app.command()
@@ -46,6 +52,28 @@ def build(
         Path | None,
         typer.Option("--label-model", help="a model folder that labels rows without human or gold labels"),
     ] = None,
+    engine: Annotated[
+        EngineName,
+        typer.Option(
+            "--engine", help="where the build runs: this machine, or Ray (pip install 'honkdata[ray]')"
+        ),
+    ] = EngineName.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDR",
+            help="the Ray cluster for --engine ray (host:port or ray://host:port) "
+            "[default: $RAY_ADDRESS, else a Ray instance started here]",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="continue a killed build of the same inputs and config after its last finished step",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress on stderr")] = False,
     json: JsonOption = False,
 ) -> None:
@@ -56,23 +84,44 @@ def build(
     """
     from honkdata.build import build as run_build
     from honkdata.cli.progress import BuildProgress
+    from honkdata.engine.local import run_local
 
+    if ray_address is not None and engine is not EngineName.ray:
+        raise typer.BadParameter("needs --engine ray", param_hint="--ray-address")
     sources = [{"path": s, "format": fmt} for s in source] if source else None
     cfg = load_config(config, sources=sources, name=name, root=str(root) if root else None)
     if k_anon is not None:
         cfg.anonymize.k_anonymity = k_anon
     if label_model is not None:
         cfg.labels.model = str(label_model)
+    if engine is EngineName.ray:
+        from honkdata.engine.ray import ray_engine
+
+        run_on = ray_engine(ray_address)
+    else:
+        run_on = run_local
     with BuildProgress(err, quiet) as progress:
-        result = run_build(cfg, progress.on_progress, progress.on_stage, force=force)
+        result = run_build(
+            cfg, progress.on_progress, progress.on_stage, force=force, engine=run_on, resume=resume
+        )
     status = "up_to_date" if result.up_to_date else "built"
     if json:
         print_json(
-            {"status": status, "ref": str(result.ref), "path": str(result.path), "manifest": result.manifest}
+            {
+                "status": status,
+                "ref": str(result.ref),
+                "path": str(result.path),
+                "resumed_after": result.resumed_after,
+                "manifest": result.manifest,
+            }
         )
     elif result.up_to_date:
         out.print(f"up to date: [bold]{result.ref}[/bold] {escape(str(result.path))}", highlight=False)
     else:
+        if result.resumed_after:
+            err.print(
+                f"resumed after {result.resumed_after}, from a killed build's checkpoint", highlight=False
+            )
         _summary(result.manifest)
         out.print(f"[bold]{result.ref}[/bold] {escape(str(result.path))}", highlight=False)
 

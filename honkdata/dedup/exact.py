@@ -70,11 +70,14 @@ WITH variants AS (
     FROM votes GROUP BY key
 ), labels AS (
     -- One occurrence of the winning intent, of the displayed variant first: its mapped and native
-    -- labels stay together, so source_intent and source_entities come from one dataset.
+    -- labels stay together, so source_intent and source_entities come from one dataset. Files that
+    -- share a source name repeat (source, line): the labels themselves break that tie, so the pick
+    -- never depends on which file an engine read first.
     SELECT e.key, first(struct_pack(
                entities := e.entities, source_intent := e.source_intent, source_entities := e.source_entities,
                bound := length(CASE WHEN e.text = d.text THEN e.text ELSE e.key END)::INTEGER
-           ) ORDER BY e.text = d.text DESC, e.source, e.line) AS l
+           ) ORDER BY e.text = d.text DESC, e.source, e.line, e.entities, e.source_intent,
+                      e.source_entities) AS l
     FROM events e JOIN gold g ON e.key = g.key AND e.intent = g.intent JOIN display d ON d.key = e.key
     GROUP BY e.key
 ){capped_cte}

@@ -68,12 +68,11 @@ class Ingest:
         return [InputRead(source, pinned, self.taxonomy) for source in self.inputs]
 
     def add_part(self, read: "ReadResult") -> None:
-        """What one part's read left besides its batches, in input order: its rejected rows into this
-        build's quarantine, its report after the others'."""
+        """What one part's read, run to its end, left besides its batches; parts in input order: its
+        rejected rows into this build's quarantine, its report after the others'."""
         for source, line, reason, raw in read.rejects:
             self.quarantine.reject(source, line, reason, raw)
-        if read.report is not None:
-            self.reports.append(read.report)
+        self.reports.append(read.report)
 
     def finish(self, stats: StageStats) -> None:
         self.quarantine.close()
@@ -96,7 +95,7 @@ class ReadResult:
     """What reading one input leaves besides its batches: its report, and its rejected rows, held
     until they reach the build's quarantine file (which lives where the build runs)."""
 
-    report: dict | None = None
+    report: dict | None = None  # once the input is read to its end
     rejects: list[tuple[str, int, str, str | bytes]] = field(default_factory=list)
 
     def reject(self, source: str, line: int, reason: str, raw: str | bytes) -> None:

@@ -129,3 +129,15 @@ def test_a_checkpoint_keeps_rows_counters_and_state(tmp_path: Path) -> None:
     assert counted["merge"].to_dict() == stats.to_dict()
     checkpoints.clear()
     assert not (tmp_path / "work").exists()
+
+
+def test_the_command_line_resumes_and_says_so(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from honkdata.cli import app
+
+    log = write_jsonl(tmp_path / "clean.jsonl", [{"query": "play abba", "user_id": "u1"}])
+    args = ["build", "-s", str(log), "--root", str(tmp_path / "store"), "--k-anon", "1", "--json", "--resume"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert '"resumed_after": null' in result.stdout  # nothing to resume: built from the start

@@ -1,0 +1,293 @@
+"""The Ray engine builds the snapshot the local engine builds: same content hash, rows, counters and
+quarantine, on every public format and on a raw log with bad lines, PII and a curated set."""
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from honkdata.anonymize.pseudonym import DEMO_KEY, PseudonymKey
+from honkdata.anonymize.stage import anonymizer
+from honkdata.build import BuildResult, build
+from honkdata.cli import app
+from honkdata.config import BuildConfig
+from honkdata.dedup.exact import ExactDedup
+from honkdata.errors import HonkdataError
+from honkdata.ingest.quarantine import Quarantine
+from honkdata.ingest.sources import resolve_inputs
+from honkdata.ingest.stage import Ingest, ReadResult
+from honkdata.normalize import Normalize
+from honkdata.progress import StageEvent
+from honkdata.stage import StageStats
+from honkdata.taxonomy import load_taxonomy
+from tests.conftest import write_jsonl
+from tests.ingest.test_formats import EVERY_FORMAT
+
+ray = pytest.importorskip("ray")
+
+from honkdata.engine.ray import INSTALL, ray_engine  # noqa: E402  (needs ray)
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    """One real local Ray instance for the module (starting one takes seconds); the engine uses it."""
+    ray.init(num_cpus=2, include_dashboard=False)
+    yield
+    ray.shutdown()
+
+
+def _both(config: BuildConfig) -> tuple[BuildResult, BuildResult]:
+    """The same config built by each engine, into a store of its own."""
+    local = build(config.model_copy(update={"root": str(Path(config.root) / "local")}))
+    on_ray = build(config.model_copy(update={"root": str(Path(config.root) / "ray")}), engine=ray_engine())
+    return local, on_ray
+
+
+def _counters(result: BuildResult) -> dict:
+    """Every stage's counters, without the seconds (the Ray engine's are its workers' together)."""
+    return {n: {k: v for k, v in s.items() if k != "seconds"} for n, s in result.manifest["stages"].items()}
+
+
+def _quarantined(result: BuildResult) -> list[dict]:
+    path = Path(result.manifest["quarantine"]["path"])
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _assert_same(local: BuildResult, on_ray: BuildResult) -> None:
+    m, r = local.manifest, on_ray.manifest
+    assert r["content_hash"] == m["content_hash"]
+    assert {s: v["rows"] for s, v in r["splits"].items()} == {s: v["rows"] for s, v in m["splits"].items()}
+    assert _counters(on_ray) == _counters(local)
+    assert r["quarantine"]["rows"] == m["quarantine"]["rows"]
+    assert _quarantined(on_ray) == _quarantined(local)
+    assert r["inputs"] == m["inputs"]
+    assert r["warnings"] == m["warnings"]
+
+
+@pytest.mark.parametrize(("fmt", "path", "n_rows"), EVERY_FORMAT)
+def test_both_engines_build_the_same_snapshot_of_every_public_format(fmt, path, n_rows, make_config):
+    local, on_ray = _both(make_config(path, name=fmt))
+    _assert_same(local, on_ray)
+    assert on_ray.manifest["stages"]["ingest"]["rows_out"] == n_rows
+
+
+@pytest.fixture
+def curated(tmp_path: Path) -> Path:
+    """A curated set whose gold track is a URL: it protects the same text in user logs only if the
+    allow-list learned it before any log was scrubbed."""
+    rows = [
+        {
+            "query": "play www.thebeatles.com remix",
+            "intent": "play_music",
+            "entities": [{"type": "track", "start": 5, "end": 23, "text": "www.thebeatles.com"}],
+        },
+        {"query": "Play Taylor Swift", "intent": "play_music", "entities": []},
+    ]
+    return write_jsonl(tmp_path / "curated.jsonl", rows)
+
+
+@pytest.fixture
+def bad_log(tmp_path: Path) -> Path:
+    """A raw log of users asking for music, with PII, and with lines that cannot be read."""
+    rows = [
+        {"query": "play www.thebeatles.com remix", "user_id": "user-0001", "locale": "en-US"},
+        {"query": "Play Taylor Swift!", "user_id": "user-0002", "ts": "2026-09-01T10:00:00Z"},
+        {"query": "play  taylor swift", "user_id": "user-0003", "ts": 1788300000},
+        {"query": "call john smith at 555-123-4567", "user_id": "user-0002", "locale": "en-US"},
+        {"query": "email me at jo.smith@example.com", "user_id": "user-0004"},
+        {"query": "", "user_id": "user-0005"},
+        {"query": "   ", "user_id": "user-0005"},
+        {"query": "play\u0000 abba", "user_id": "user-0006", "surface": "voice"},
+        {"query": "skip", "user_id": 42, "locale": "en-GB"},
+        {"query": "x" * 300, "user_id": "user-0007"},
+    ]
+    path = write_jsonl(tmp_path / "log.jsonl", rows)
+    with open(path, "ab") as f:
+        f.write(b'{"query": "broken\n')  # malformed JSON
+        f.write(b'{"user_id": "user-0008"}\n')  # no query
+        f.write(b"[1, 2, 3]\n")  # not an object
+        f.write(b'{"query": "play caf\xe9 del mar", "user_id": "user-0009"}\n')  # not UTF-8
+        f.write(b"\n")
+    return path
+
+
+@pytest.fixture
+def second_log(tmp_path: Path) -> Path:
+    rows = [
+        {"query": q, "user_id": f"other-{i % 3}"} for i, q in enumerate(["skip", "PLAY TAYLOR SWIFT"] * 4)
+    ]
+    return write_jsonl(tmp_path / "more.jsonl", rows)
+
+
+def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
+    make_config, bad_log, second_log, curated
+):
+    config = make_config(bad_log, second_log, curated, name="mixed", ingest={"max_reject_rate": 0.5})
+    local, on_ray = _both(config)
+    _assert_same(local, on_ray)
+
+    stages = on_ray.manifest["stages"]
+    assert stages["ingest"]["dropped"] == {"quarantined": 3}  # the bytes that are not UTF-8 are repaired
+    assert stages["normalize"]["dropped"] == {"empty query": 2, "longer than 256 chars": 1}
+    assert {"EMAIL found", "PHONE found"} <= set(stages["anonymize"]["notes"])
+    reasons = [q["reason"] for q in _quarantined(on_ray)]
+    assert reasons == ["invalid JSON", "missing query", "JSON line is not an object"]
+    texts = set(pq.read_table(on_ray.path / "data").column("text").to_pylist())
+    assert "play www.thebeatles.com remix" in texts  # learned from the curated set before scrubbing
+    assert not any("<URL>" in t for t in texts)
+    assert any("<PHONE>" in t for t in texts) and any("<EMAIL>" in t for t in texts)
+
+
+def test_the_leak_check_sees_the_ids_the_workers_pseudonymized(make_config, tmp_path):
+    """A raw user id published in a query fails the build: the check knows the ids the workers saw."""
+    rows = [
+        {"query": "play something", "user_id": "listener.x93k2"},
+        {"query": "who is listener.x93k2", "user_id": "someone-else"},
+    ]
+    config = make_config(write_jsonl(tmp_path / "log.jsonl", rows), name="leaky")
+    with pytest.raises(HonkdataError, match=r"leak check failed.*raw user id"):
+        build(config, engine=ray_engine())
+    with pytest.raises(HonkdataError, match=r"leak check failed.*raw user id"):
+        build(config)
+
+
+def test_the_ray_engine_reports_stages_like_the_local_one(make_config, bad_log, curated):
+    config = make_config(bad_log, curated, name="events", ingest={"max_reject_rate": 0.5})
+    seen: dict[str, list[StageEvent]] = {"local": [], "ray": []}
+    build(config.model_copy(update={"root": str(Path(config.root) / "l")}), on_stage=seen["local"].append)
+    progress: list[tuple[str, int]] = []
+    build(
+        config.model_copy(update={"root": str(Path(config.root) / "r")}),
+        on_progress=lambda source, rows: progress.append((source, rows)),
+        on_stage=seen["ray"].append,
+        engine=ray_engine(),
+    )
+    strip = [[(e.stage, e.done, e.rows_in, e.rows_out, e.inputs) for e in events] for events in seen.values()]
+    assert strip[0] == strip[1]
+    assert {source for source, _ in progress} == {"log.jsonl", "curated.jsonl"}
+
+
+def test_an_input_that_vanishes_before_a_worker_reads_it_is_a_one_line_error(make_config, tmp_path):
+    log = write_jsonl(tmp_path / "log.jsonl", [{"query": "skip", "user_id": "u1"}])
+
+    def remove_when_reading_starts(event: StageEvent) -> None:
+        if event.stage == "ingest" and not event.done:
+            log.unlink()
+
+    with pytest.raises(HonkdataError, match="No such file"):
+        build(make_config(log, name="gone"), on_stage=remove_when_reading_starts, engine=ray_engine())
+
+
+def test_the_grouping_gives_the_same_rows_whatever_order_events_arrive_in(tmp_path, bad_log, second_log):
+    """What lets the Ray engine feed the grouping in any order: every tie in exact dedup is broken
+    on the data (display text, label of the first source and line), not on the order of arrival."""
+    massive = EVERY_FORMAT[3][1]
+    config = BuildConfig.model_validate(
+        {
+            "sources": [{"path": str(p)} for p in (massive, bad_log, second_log)],
+            "anonymize": {"k_anonymity": 1},
+        }
+    )
+    quarantine = Quarantine(tmp_path / "q" / "t" / "q.jsonl")
+    ingest = Ingest(resolve_inputs(config.sources), config, load_taxonomy(), quarantine)
+    stages = (Normalize(config.normalize), anonymizer(config, PseudonymKey(DEMO_KEY, "demo")))
+    events = []
+    for batch in ingest(StageStats("ingest")):
+        for stage in stages:
+            batch = stage(batch, StageStats(stage.name))
+        events += [batch.slice(i, 1) for i in range(batch.num_rows)]  # one event a batch
+    orders = [events, events[::-1], random.Random(7).sample(events, len(events))]
+    tables = []
+    for n, order in enumerate(orders):
+        grouping = ExactDedup(tmp_path / f"work{n}")
+        for event in order:
+            grouping.add(event, StageStats("exact_dedup"))
+        tables.append(grouping.finish(StageStats("exact_dedup")))
+    assert (len(events), tables[0].num_rows) == (24, 15)
+    assert tables[1].equals(tables[0]) and tables[2].equals(tables[0])
+
+
+def test_labels_of_files_that_share_a_source_name_do_not_depend_on_arrival(tmp_path):
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    for file, entity in (("a.jsonl", "artist"), ("b.jsonl", "track")):
+        entities = [{"type": entity, "start": 5, "end": 9, "text": "abba"}]
+        write_jsonl(gold / file, [{"query": "play abba", "intent": "play_music", "entities": entities}])
+    config = BuildConfig.model_validate({"sources": [{"path": str(gold / "*.jsonl"), "name": "gold"}]})
+    ingest = Ingest(
+        resolve_inputs(config.sources), config, load_taxonomy(), Quarantine(tmp_path / "q/t/q.jsonl")
+    )
+    batches = [Normalize(config.normalize)(b, StageStats("normalize")) for b in ingest(StageStats("ingest"))]
+    tables = []
+    for n, order in enumerate((batches, batches[::-1])):
+        grouping = ExactDedup(tmp_path / f"work{n}")
+        for batch in order:
+            grouping.add(batch, StageStats("exact_dedup"))
+        tables.append(grouping.finish(StageStats("exact_dedup")))
+    assert tables[1].equals(tables[0])
+
+
+def test_an_input_read_apart_rejects_and_reports_as_one_read_of_every_input(tmp_path, bad_log, second_log):
+    config = BuildConfig.model_validate({"sources": [{"path": str(bad_log)}, {"path": str(second_log)}]})
+    inputs = resolve_inputs(config.sources)
+    whole = Ingest(inputs, config, load_taxonomy(), Quarantine(tmp_path / "q" / "a" / "q.jsonl"))
+    together = list(whole(StageStats("ingest")))
+    apart = Ingest(inputs, config, load_taxonomy(), Quarantine(tmp_path / "q" / "b" / "q.jsonl"))
+    stats, batches = StageStats("ingest"), []
+    for part in apart.parts():
+        result = ReadResult()
+        batches += part(result, stats)
+        apart.add_part(result)
+    assert [b.to_pylist() for b in batches] == [b.to_pylist() for b in together]
+    assert apart.reports == whole.reports and stats.rows_out == sum(b.num_rows for b in together)
+    whole.quarantine.close()
+    apart.quarantine.close()
+    assert apart.quarantine.rows == whole.quarantine.rows == 3
+    assert apart.quarantine.path.read_text() == whole.quarantine.path.read_text()
+
+
+def test_the_cli_builds_on_ray(tmp_path, second_log, curated, bad_log):
+    def run(*args: str):
+        return runner.invoke(app, ["build", "--k-anon", "1", "--json", *args])
+
+    sources = ["-s", str(second_log), "-s", str(curated)]
+    local = run(*sources, "--root", str(tmp_path / "l"))
+    on_ray = run(*sources, "--root", str(tmp_path / "r"), "--engine", "ray")
+    assert local.exit_code == on_ray.exit_code == 0, on_ray.output
+    hashes = [json.loads(r.stdout)["manifest"]["content_hash"] for r in (local, on_ray)]
+    assert hashes[0] == hashes[1]
+
+    rejected = run("-s", str(bad_log), "--root", str(tmp_path / "b"), "--engine", "ray")
+    assert rejected.exit_code == 2 and not rejected.stdout
+    (line,) = [line for line in rejected.stderr.splitlines() if line.startswith("error:")]
+    assert "3 of 14 input rows rejected" in line and "above ingest.max_reject_rate" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--engine", "spark"], "'spark' is not one of"),
+        (["--ray-address", "10.0.0.1:6379"], "--ray-address"),
+    ],
+)
+def test_the_cli_refuses_an_unknown_engine_and_an_address_without_ray(tmp_path, args, message):
+    result = runner.invoke(app, ["build", "-s", str(tmp_path / "x.jsonl"), "--root", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_without_ray_installed_the_engine_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    with pytest.raises(HonkdataError, match=INSTALL.replace("[", r"\[").replace("]", r"\]")):
+        ray_engine()
+
+
+def test_a_cpu_count_is_for_a_local_instance_only():
+    with pytest.raises(HonkdataError, match="num_cpus"):
+        ray_engine("10.0.0.1:6379", num_cpus=2)
