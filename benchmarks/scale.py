@@ -41,7 +41,10 @@ import json, sys
 import duckdb
 import pyarrow.compute as pc
 sql, path, threads = sys.argv[1:]
-groups = duckdb.connect(config={"threads": int(threads)}).sql(sql, params={"path": path}).to_arrow_table()
+# No progress bar: past a couple of seconds DuckDB draws one on stdout, where the result goes.
+con = duckdb.connect(config={"threads": int(threads)})
+con.execute("SET enable_progress_bar = false")
+groups = con.sql(sql, params={"path": path}).to_arrow_table()
 print(json.dumps({"events": pc.sum(groups["n"]).as_py()}))
 """
 
