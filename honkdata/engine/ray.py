@@ -254,7 +254,7 @@ def _run(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageStats]
     watch.emit(StageEvent(ingest.name, inputs=ingest.sizes))
     tally = ray.remote(num_cpus=0)(_Tally).remote()  # bookkeeping: it must not hold a CPU the tasks need
     parts = ingest.parts()
-    for phase in _phases(plan, ingest, parts, tally):
+    for phase in _phases(plan, parts, tally):
         _stream(plan, ingest, stats, parts, phase, tally)
     summary: _Summary = ray.get(tally.summary.remote())
     for read_stats, result in summary.reads:
@@ -280,7 +280,7 @@ def _anonymize_stage(plan: Plan) -> Anonymize | None:
     return next((s for s in plan.batch_stages if isinstance(s, Anonymize)), None)
 
 
-def _phases(plan: Plan, ingest: Ingest, parts: list[InputRead], tally: Any) -> list[_Phase]:
+def _phases(plan: Plan, parts: list[InputRead], tally: Any) -> list[_Phase]:
     """Curated inputs first, with anonymize here (it learns their music names), then the user logs
     with every batch stage on the workers. Without an anonymize stage, all inputs in one phase."""
     anonymize = _anonymize_stage(plan)

@@ -39,12 +39,12 @@ from honkdata.models.quiet import peft_quietly
 from honkdata.train.checkpoint import read_training_meta, restore_training_state, save_training_state
 from honkdata.train.config import DataConfig
 from honkdata.train.examples import Example, TrainingData
+from honkdata.train.folder import ADAPTER_CONFIG, ADAPTER_WEIGHTS, copy_merged, read_model_config
 from honkdata.train.labels import LabelSpace
 from honkdata.train.run import TrainingRun
 
 NAME = "encoder"
 
-ADAPTER_WEIGHTS, ADAPTER_CONFIG = "adapter_model.safetensors", "adapter_config.json"
 ENCODER_WEIGHTS, HEADS_WEIGHTS = "model.safetensors", "heads.safetensors"
 WEIGHT_FILES = (ADAPTER_WEIGHTS, ADAPTER_CONFIG, ENCODER_WEIGHTS, HEADS_WEIGHTS)
 
@@ -416,17 +416,8 @@ def load(folder: Path, labels: LabelSpace, config: Config) -> JointPredictor:
 
 
 def export_merged(folder: Path, dest: Path) -> None:
-    """Write the model folder at `folder` into `dest` with its LoRA adapter merged into the base
-    encoder (model.safetensors), as `merge: true` would have: what delivery ships, which loads
-    without the base model. The config says `merge: true`, as it would then."""
-    import yaml
-
-    from honkdata.train.folder import CONFIG_FILE, read_model_config
-
+    """The model folder at `folder` written into `dest` with its LoRA adapter merged (what delivery
+    ships; honkdata.train.folder.copy_merged)."""
     data, labels = read_model_config(folder)
     merged = load(folder, labels, Config.model_validate(data))  # load() merges the adapter
-    for path in Path(folder).iterdir():
-        if path.is_file() and path.name not in (ADAPTER_WEIGHTS, ADAPTER_CONFIG, CONFIG_FILE):
-            shutil.copy2(path, dest / path.name)
-    merged.model.encoder.save_pretrained(str(dest))
-    (dest / CONFIG_FILE).write_text(yaml.safe_dump({**data, "merge": True}, sort_keys=False))
+    copy_merged(folder, dest, data, merged.model.encoder.save_pretrained)

@@ -15,7 +15,7 @@ travel between machines and people.
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,12 +29,25 @@ LABELS_FILE = "labels.json"
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "README.md"
+# A LoRA recipe's adapter, beside the rest of the model folder (or merged away, `merge: true`).
+ADAPTER_WEIGHTS, ADAPTER_CONFIG = "adapter_model.safetensors", "adapter_config.json"
 # Files that could run code when loaded: never written, refused when found.
 _UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".joblib", ".ckpt")
 
 
 def write_json(path: Path, data: object) -> None:
     path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+def copy_merged(folder: Path, dest: Path, config: dict, save_merged: Callable[[str], None]) -> None:
+    """Copy the model folder at `folder` into `dest` as `merge: true` would have written it: every
+    file but the adapter and the config, the merged weights (`save_merged(dest)`), the config saying
+    `merge: true`. What delivery ships of a LoRA model: it loads without its base model."""
+    for path in Path(folder).iterdir():
+        if path.is_file() and path.name not in (ADAPTER_WEIGHTS, ADAPTER_CONFIG, CONFIG_FILE):
+            shutil.copy2(path, dest / path.name)
+    save_merged(str(dest))
+    (dest / CONFIG_FILE).write_text(yaml.safe_dump({**config, "merge": True}, sort_keys=False))
 
 
 def read_model_config(folder: Path) -> tuple[dict, LabelSpace]:
