@@ -1,8 +1,10 @@
 """Exact dedup: one row per normalized key, with its counts, users, sources and majority gold label.
 
-The aggregation runs in DuckDB over an on-disk table with a memory limit, so it spills instead of
-growing with the input: the event stream is appended batch by batch, and only the unique rows come
-back into memory. `sources` holds one {name, split} per input and official split the key came with.
+The event stream is written batch by batch as Parquet parts under the build's owner-only work folder
+(a file write per batch, far cheaper than an insert into a database table, which compresses and
+checkpoints), and `finish` aggregates them in DuckDB with a memory limit, which spills instead of
+growing with the input: only the unique rows come back into memory. `sources` holds one
+{name, split} per input and official split the key came with.
 """
 
 import secrets
@@ -12,20 +14,22 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from honkdata.config import DPConfig
 from honkdata.errors import HonkdataError
+from honkdata.schema import ENTITIES
 from honkdata.stage import StageStats
 
-_EVENTS = """
-CREATE TABLE events (
-    key VARCHAR, text VARCHAR, user_id VARCHAR, day DATE, source VARCHAR, line BIGINT, user_log BOOLEAN,
-    intent VARCHAR, entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[],
-    source_split VARCHAR, source_intent VARCHAR,
-    source_entities STRUCT(type VARCHAR, start INTEGER, "end" INTEGER, text VARCHAR)[],
-    locale VARCHAR, surface VARCHAR
-)
-"""
+# One event as the aggregation reads it: the parts' schema, every batch cast to it.
+_EVENT = pa.schema(
+    [
+        ("key", pa.string()), ("text", pa.string()), ("user_id", pa.string()), ("day", pa.date32()),
+        ("source", pa.string()), ("line", pa.int64()), ("user_log", pa.bool_()), ("intent", pa.string()),
+        ("entities", ENTITIES), ("source_split", pa.string()), ("source_intent", pa.string()),
+        ("source_entities", ENTITIES), ("locale", pa.string()), ("surface", pa.string()),
+    ]
+)  # fmt: skip
 
 # Spans of one variant of a key moved onto the displayed variant. Variants of a key differ only in
 # case, which keeps lengths (the key is lower-cased code point by code point), and in trailing
@@ -38,7 +42,9 @@ CREATE MACRO onto_display(spans, bound, display) AS list_transform(
                           text := substring(display, x.start + 1, least(x."end", bound) - x.start)))
 """
 
-# Ties break on the text itself so that the same input always gives the same row. `locale_votes` and
+# Ties break on the text itself so that the same input always gives the same row. Lists are sorted
+# after they are gathered (list_sort), not gathered in order: an ordered aggregate costs a sort per
+# group, a third of the whole query. `locale_votes` and
 # `surface_votes` count each key's events per non-null value, for MergeClusters to publish the most
 # frequent over a whole cluster; under a DP release only curated events vote (`voters`), since a
 # value taken from user logs would be published without noise.
@@ -49,17 +55,16 @@ WITH variants AS (
     SELECT key, first(text ORDER BY n DESC, text) AS text FROM variants GROUP BY key
 ), stats AS (
     SELECT key, count(*) AS count, count(DISTINCT user_id) AS n_users,
-           list(DISTINCT struct_pack(name := source, split := source_split)
-                ORDER BY struct_pack(name := source, split := source_split)) AS sources,
+           list_sort(list(DISTINCT struct_pack(name := source, split := source_split))) AS sources,
            bool_or(NOT user_log) AS from_curated,
            min(day) AS first_seen, max(day) AS last_seen
     FROM events GROUP BY key
 ), locales AS (
-    SELECT key, list(struct_pack(value := locale, n := n) ORDER BY locale) AS locale_votes
+    SELECT key, list_sort(list(struct_pack(value := locale, n := n))) AS locale_votes
     FROM (SELECT key, locale, count(*) AS n FROM events WHERE locale IS NOT NULL{voters} GROUP BY ALL)
     GROUP BY key
 ), surfaces AS (
-    SELECT key, list(struct_pack(value := surface, n := n) ORDER BY surface) AS surface_votes
+    SELECT key, list_sort(list(struct_pack(value := surface, n := n))) AS surface_votes
     FROM (SELECT key, surface, count(*) AS n FROM events WHERE surface IS NOT NULL{voters} GROUP BY ALL)
     GROUP BY key
 ), votes AS (
@@ -114,16 +119,19 @@ class ExactDedup:
     name = "exact_dedup"
 
     def __init__(self, workdir: Path, memory_limit: str = "1GB", dp: DPConfig | None = None) -> None:
-        # The event table holds raw user ids: it lives only for the build, never in a snapshot.
+        # The parts hold raw user ids: they live only for the build, never in a snapshot.
         self._workdir = workdir
         # A DP release needs each user's contribution capped: (max queries per user, max events per query).
         self._caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None
         workdir.mkdir(mode=0o700)
+        self._parts = workdir / "events"
+        self._parts.mkdir(mode=0o700)
+        self._written = 0
         # Settings go in as values, never formatted into SQL: a crafted memory_limit (or a quote in
         # the path) must not become a statement.
         settings = {"memory_limit": memory_limit, "temp_directory": str(workdir / "spill")}
         try:
-            self._con = duckdb.connect(str(workdir / "events.duckdb"), config=settings)
+            self._con = duckdb.connect(":memory:", config=settings)
         except duckdb.Error as e:  # e.g. a limit too small to open the database in
             reason = str(e).splitlines()[0]
             raise HonkdataError(f"DuckDB cannot start with memory_limit {memory_limit!r}: {reason}") from None
@@ -132,32 +140,18 @@ class ExactDedup:
         # setting at all (even to turn it off), and there it is off already.
         if self._con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
             self._con.execute("SET enable_progress_bar = false")
-        self._con.execute(_EVENTS)
         self._con.execute(_ONTO_DISPLAY)
 
     def add(self, batch: pa.RecordBatch, stats: StageStats) -> None:
         stats.rows_in += batch.num_rows
-        events = pa.table(
-            {
-                "key": batch.column("key"),
-                "text": batch.column("text"),
-                "user_id": batch.column("user_id"),
-                "day": pc.cast(batch.column("ts"), pa.date32()),
-                "source": batch.column("source"),
-                "line": batch.column("line"),
-                "user_log": batch.column("user_log"),
-                "intent": batch.column("intent"),
-                "entities": batch.column("entities"),
-                "source_split": batch.column("source_split"),
-                "source_intent": batch.column("source_intent"),
-                "source_entities": batch.column("source_entities"),
-                "locale": batch.column("locale"),
-                "surface": batch.column("surface"),
-            }
-        )
-        self._con.register("incoming", events)
-        self._con.execute("INSERT INTO events SELECT * FROM incoming")
-        self._con.unregister("incoming")
+        columns = {name: batch.column(name) for name in _EVENT.names if name != "day"}
+        columns["day"] = pc.cast(batch.column("ts"), pa.date32())
+        self._write(pa.table(columns).select(_EVENT.names).cast(_EVENT))
+
+    def _write(self, events: pa.Table) -> None:
+        # LZ4: the cheapest codec that still halves what a large build writes into its work folder.
+        pq.write_table(events, self._parts / f"{self._written:08d}.parquet", compression="lz4")
+        self._written += 1
 
     def finish(self, stats: StageStats) -> pa.Table:
         """The unique rows; under a DP release also the per-user-capped `capped_users` and
@@ -172,6 +166,9 @@ class ExactDedup:
                 "capped_join": " LEFT JOIN capped c USING (key)",
                 "voters": " AND NOT user_log",
             }
+        if not self._written:  # no events at all: an empty part gives the aggregation its schema
+            self._write(_EVENT.empty_table())
+        self._con.read_parquet(str(self._parts / "*.parquet")).create_view("events")
         table = self._con.sql(_UNIQUE_ROWS.format(**parts)).to_arrow_table()
         self._con.close()
         shutil.rmtree(self._workdir)
