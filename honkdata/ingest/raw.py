@@ -163,29 +163,37 @@ def _parse_jsonl_slowly(chunk: bytes, first_line: int, ctx: SourceContext) -> pa
 
 def _parse_jsonl_fast(chunk: bytes, first_line: int, ctx: SourceContext) -> pa.RecordBatch | None:
     """Columnar parse of a clean chunk; None when anything needs the careful path."""
-    if _has_long_line(chunk, ctx.max_line_bytes):
-        return None
-    if b"\x00" in chunk or b"\n\n" in chunk or chunk.startswith(b"\n"):
-        return None
+    lengths = _line_lengths(chunk)
+    if not len(lengths) or lengths.max() > ctx.max_line_bytes or not lengths.min() or b"\x00" in chunk:
+        return None  # overlong or blank lines, NUL bytes
     try:
-        chunk.decode("utf-8")
+        # Arrow's cast checks UTF-8 without decoding into a Python string.
+        pa.array([chunk], pa.binary()).cast(pa.string())
         schema = pa.schema([(name, pa.string()) for name in RAW_FIELDS])
         table = pjson.read_json(
             io.BytesIO(chunk),
             parse_options=pjson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
         )
-    except (UnicodeDecodeError, pa.ArrowInvalid):
+    except pa.ArrowInvalid:
         return None
-    n_lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
-    if table.num_rows != n_lines or table["query"].null_count:
+    if table.num_rows != len(lengths) or table["query"].null_count:
         return None
-    lines = pa.array(range(first_line, first_line + n_lines), pa.int64())
+    lines = pa.array(range(first_line, first_line + len(lengths)), pa.int64())
     columns = {name: table[name].combine_chunks() for name in RAW_FIELDS}
     return to_record_batch(columns, lines, ctx)
 
 
+def _line_lengths(chunk: bytes) -> np.ndarray:
+    """The length of each line of `chunk`, its newline not counted, a last line without one included;
+    in one vectorized pass."""
+    ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n"))
+    if chunk and not chunk.endswith(b"\n"):
+        ends = np.append(ends, len(chunk))
+    return np.diff(ends, prepend=-1) - 1
+
+
 def _has_long_line(chunk: bytes, max_line_bytes: int) -> bool:
-    return len(chunk) > max_line_bytes and max(map(len, chunk.split(b"\n"))) > max_line_bytes
+    return len(chunk) > max_line_bytes and int(_line_lengths(chunk).max()) > max_line_bytes
 
 
 def read_jsonl(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
