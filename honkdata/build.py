@@ -27,7 +27,7 @@ from honkdata.config import BuildConfig
 from honkdata.dedup.exact import ExactDedup
 from honkdata.dedup.stage import ClusterDuplicates, MergeClusters
 from honkdata.engine.checkpoints import Checkpoints, build_key
-from honkdata.engine.local import run_local
+from honkdata.engine.local import local_engine
 from honkdata.engine.plan import Plan
 from honkdata.engine.run import Engine, run_plan
 from honkdata.errors import HonkdataError, HonkdataWarning, recorded_warnings
@@ -121,7 +121,7 @@ def build(
     on_progress: OnProgress | None = None,
     on_stage: OnStage | None = None,
     force: bool = False,
-    engine: Engine = run_local,
+    engine: Engine | None = None,
     resume: bool = False,
 ) -> BuildResult:
     """Run every stage over the configured sources and publish the next version of the dataset.
@@ -129,12 +129,15 @@ def build(
     If the latest version was built from the same inputs (by content), config, human labels and
     honkdata version, nothing is built or written and the result (`up_to_date`) names that version;
     `force` builds anyway. `on_progress(source, rows)` hears of every batch read, `on_stage` of every
-    stage's start and end (honkdata.progress). `engine` streams the plan: this machine's by default.
+    stage's start and end (honkdata.progress). `engine` streams the plan: this machine's by default
+    (`local_engine()`, on every core for large inputs).
     `resume` continues a build of the same inputs and config that was killed, after its last
     finished step (honkdata.engine.checkpoints); without one to continue, it builds from the start.
     """
     with recorded_warnings() as warned:
-        return _build(config, on_progress, warned, StageWatch(on_stage), force, engine, resume)
+        return _build(
+            config, on_progress, warned, StageWatch(on_stage), force, engine or local_engine(), resume
+        )
 
 
 def _build(

@@ -25,6 +25,15 @@ class StageStats:
         if n:
             self.notes[what] += n
 
+    def add(self, part: "StageStats") -> None:
+        """Counters of one part of this stage's work (a worker's) added to the stage's. Seconds add
+        up too: a stage's seconds on a parallel engine are the time its workers spent in it, together."""
+        self.rows_in += part.rows_in
+        self.rows_out += part.rows_out
+        self.seconds += part.seconds
+        self.dropped.update(part.dropped)
+        self.notes.update(part.notes)
+
     @contextmanager
     def timed(self) -> Iterator[None]:
         start = time.perf_counter()

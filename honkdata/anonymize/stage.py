@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -52,6 +53,17 @@ class Anonymize:
         batch = batch.filter(pc.invert(drop))
         stats.rows_out += batch.num_rows
         return batch
+
+    def replica(self) -> "Anonymize":
+        """A copy for one batch on a worker, which starts with nothing found or seen: what it finds
+        there goes back to this stage (`absorb`). The scrubber, with its completed allow-list, is shared."""
+        return Anonymize(Pseudonymizer(self.pseudonymizer.key), self.scrubber)
+
+    def absorb(self, found: set[tuple[str, str]], seen: np.ndarray) -> None:
+        """What replicas found and the digests of the raw ids they pseudonymized: the leak check asks
+        this stage, since the workers' copies are gone."""
+        self.found |= found
+        self.pseudonymizer.add_seen(seen)
 
     def state(self) -> dict:
         """For a resumed build's leak check: every PII value found (raw text: the checkpoint folder

@@ -67,6 +67,15 @@ def build(
             "[default: $RAY_ADDRESS, else a Ray instance started here]",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="processes for --engine local's batch stages [default: one per core for inputs of 64 MiB "
+            "or more, else 1]",
+        ),
+    ] = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -84,10 +93,12 @@ def build(
     """
     from honkdata.build import build as run_build
     from honkdata.cli.progress import BuildProgress
-    from honkdata.engine.local import run_local
+    from honkdata.engine.local import local_engine
 
     if ray_address is not None and engine is not EngineName.ray:
         raise typer.BadParameter("needs --engine ray", param_hint="--ray-address")
+    if workers is not None and engine is not EngineName.local:
+        raise typer.BadParameter("is for --engine local (Ray places its own tasks)", param_hint="--workers")
     sources = [{"path": s, "format": fmt} for s in source] if source else None
     cfg = load_config(config, sources=sources, name=name, root=str(root) if root else None)
     if k_anon is not None:
@@ -99,7 +110,7 @@ def build(
 
         run_on = ray_engine(ray_address)
     else:
-        run_on = run_local
+        run_on = local_engine(workers)
     with BuildProgress(err, quiet) as progress:
         result = run_build(
             cfg, progress.on_progress, progress.on_stage, force=force, engine=run_on, resume=resume

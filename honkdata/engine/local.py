@@ -1,38 +1,178 @@
-"""The local engine: the streaming part of a plan on this machine.
+"""The local engine: the streaming part of a plan on this machine, on all its cores.
 
 Batches flow from ingest through the batch stages into the grouping while the next one is read on a
-second thread (`prefetch`: Arrow's readers release the GIL). Memory is bounded by a batch and the
-grouping's spill limit, never by the number of events.
+second thread (`prefetch`: Arrow's readers release the GIL). The curated inputs go first, in this
+process: anonymize learns their music names there. The user logs' batch stages then run in worker
+processes, forked at that point, so that each starts with the completed allow-list and no thread
+busy. Memory is bounded by a few batches per process and the grouping's spill limit, never by the
+number of events.
 """
 
+import ctypes
+import os
+import signal
 import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from multiprocessing.synchronize import Barrier
 
+import numpy as np
 import pyarrow as pa
 
-from honkdata.engine.plan import Plan
+from honkdata.anonymize.stage import Anonymize
+from honkdata.engine.plan import BatchStage, Plan
 from honkdata.engine.prefetch import prefetch
+from honkdata.engine.run import Engine
+from honkdata.errors import HonkdataError
 from honkdata.progress import StageEvent, StageWatch
 from honkdata.stage import StageStats
 
+# Below this much input a pool costs more than it saves (forking, and moving each batch to a
+# worker and back): `local_engine()` runs such builds in this process.
+PARALLEL_MIN_BYTES = 64 << 20
+
+# What a worker returns for one batch: the batch after every batch stage, each stage's counters, and
+# what anonymize's replica found and saw (for the leak check).
+_Mapped = tuple[pa.RecordBatch, list[StageStats], set[tuple[str, str]], np.ndarray | None]
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+# The batch stages a forked worker runs, and the barrier its first task waits at until every worker
+# is up: set in this process just before the fork, inherited by the workers.
+_stages: tuple[BatchStage, ...] = ()
+_all_started: Barrier | None = None
+
+
+def local_engine(workers: int | None = None) -> Engine:
+    """This machine's engine. The user logs' batch stages run in `workers` processes; with None,
+    one per core this process may use when the inputs come to PARALLEL_MIN_BYTES or more, else here.
+    1: everything in this process."""
+    if workers is not None and workers < 1:
+        raise HonkdataError(f"workers must be 1 or more, not {workers}")
+
+    def run(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageStats]]:
+        return _run(plan, watch, workers if workers is not None else _auto_workers(plan))
+
+    return run
+
 
 def run_local(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageStats]]:
-    """Ingest, the batch stages and the grouping of `plan`: the grouped rows and those stages' counters."""
+    """Every stage in this process (no workers): the engine for small builds and tests."""
+    return _run(plan, watch, 1)
+
+
+def _auto_workers(plan: Plan) -> int:
+    size = sum(i.size for i in plan.ingest.sizes)
+    return len(os.sched_getaffinity(0)) if size >= PARALLEL_MIN_BYTES else 1
+
+
+def _run(plan: Plan, watch: StageWatch, workers: int) -> tuple[pa.Table, dict[str, StageStats]]:
     stats = {s.name: StageStats(s.name) for s in (plan.ingest, *plan.batch_stages, plan.grouping)}
     ingest, grouping = stats[plan.ingest.name], stats[plan.grouping.name]
-    streamed = (*plan.batch_stages, plan.grouping)
     watch.emit(StageEvent(plan.ingest.name, inputs=plan.ingest.sizes))
-    started = time.perf_counter()
-    for batch in prefetch(plan.ingest(ingest)):
+    for batch in _read(plan, ingest, "curated"):
         for stage in plan.batch_stages:
             with stats[stage.name].timed():
                 batch = stage(batch, stats[stage.name])
         with grouping.timed():
             plan.grouping.add(batch, grouping)
-    # Reading overlapped the stages: what the loop spent outside them is ingest's own time.
-    ingest.seconds = time.perf_counter() - started - sum(stats[s.name].seconds for s in streamed)
+    for batch, parts, found, seen in _map_logs(plan, workers, _read(plan, ingest, "user_log")):
+        for part in parts:
+            stats[part.name].add(part)
+        if seen is not None:
+            plan.stage("anonymize").absorb(found, seen)
+        with grouping.timed():
+            plan.grouping.add(batch, grouping)
     plan.ingest.finish(ingest)
     for stage in (plan.ingest, *plan.batch_stages):
         watch.finished(stats[stage.name])
     with watch.timed(grouping):
         table = plan.grouping.finish(grouping)
     return table, stats
+
+
+def _read(plan: Plan, stats: StageStats, kind: str) -> Iterator[pa.RecordBatch]:
+    """One kind of input's batches, read on a second thread; ingest's seconds are that thread's
+    reading time (it overlaps the stages)."""
+
+    def timed() -> Iterator[pa.RecordBatch]:
+        batches = plan.ingest(stats, kind)
+        while True:
+            started = time.perf_counter()
+            batch = next(batches, None)
+            stats.seconds += time.perf_counter() - started
+            if batch is None:
+                return
+            yield batch
+
+    return prefetch(timed())
+
+
+def _map_logs(plan: Plan, workers: int, batches: Iterator[pa.RecordBatch]) -> Iterator[_Mapped]:
+    """The user logs' batches through every batch stage: here, or in `workers` forked processes,
+    a few batches in flight per worker, in input order."""
+    if workers == 1:
+        yield from (_map(plan.batch_stages, batch) for batch in batches)
+        return
+    global _stages, _all_started
+    context = get_context("fork")
+    _stages, _all_started = plan.batch_stages, context.Barrier(workers)
+    # Fork, not spawn: the workers start with the stages as they are now, allow-list included,
+    # without importing or pickling anything. All are forked here, before the reading thread starts:
+    # the pool forks a worker per task while none is idle, and these tasks wait for each other.
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent)
+    try:
+        for started in [pool.submit(_start) for _ in range(workers)]:
+            started.result()
+        pending: deque[Future] = deque()
+        for batch in batches:
+            pending.append(pool.submit(_map_in_worker, batch))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    except BrokenProcessPool:
+        raise HonkdataError(
+            "a worker process of the build died (killed, or out of memory?); nothing written"
+        ) from None
+    finally:
+        pool.shutdown(cancel_futures=True)
+        _stages, _all_started = (), None
+
+
+def _die_with_parent() -> None:
+    """A worker of a build that is killed (kill -9, out of memory) goes with it: without this, it
+    would wait on its task queue forever. Linux's PR_SET_PDEATHSIG; elsewhere a no-op."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _start() -> None:
+    assert _all_started is not None
+    _all_started.wait(timeout=120)
+
+
+def _map_in_worker(batch: pa.RecordBatch) -> _Mapped:
+    return _map(_stages, batch)
+
+
+def _map(stages: tuple[BatchStage, ...], batch: pa.RecordBatch) -> _Mapped:
+    """One batch through `stages`, anonymize as a fresh replica: the batch, each stage's counters,
+    and what the replica found and saw (None without an anonymize stage)."""
+    parts, found, seen = [], set(), None
+    for stage in stages:
+        if isinstance(stage, Anonymize):
+            stage = stage.replica()
+        part = StageStats(stage.name)
+        with part.timed():
+            batch = stage(batch, part)
+        parts.append(part)
+        if isinstance(stage, Anonymize):
+            found, seen = stage.found, stage.pseudonymizer.seen_digests()
+    return batch, parts, found, seen

@@ -49,7 +49,9 @@ class Ingest(Protocol):
     name: str
     sizes: tuple[InputSize, ...]
 
-    def __call__(self, stats: StageStats) -> Iterator[pa.RecordBatch]: ...
+    def __call__(self, stats: StageStats, kind: str | None = None) -> Iterator[pa.RecordBatch]:
+        """Every input's batches, in order; with `kind` ("curated" or "user_log"), that kind's only."""
+        ...
 
     def finish(self, stats: StageStats) -> None:
         """After the last batch: what needs every input read (the reject rate, warnings)."""

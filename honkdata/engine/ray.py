@@ -28,8 +28,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from honkdata.anonymize.pii import PiiScrubber
-from honkdata.anonymize.pseudonym import Pseudonymizer
 from honkdata.anonymize.stage import Anonymize
 from honkdata.engine.plan import BatchStage, Plan
 from honkdata.engine.run import Engine
@@ -116,7 +114,7 @@ class _Tally:
         self.reads[index] = (stats, result)
 
     def stage(self, stats: StageStats, found: set[tuple[str, str]], seen: np.ndarray | None) -> None:
-        _add(self.stats.setdefault(stats.name, StageStats(stats.name)), stats)
+        self.stats.setdefault(stats.name, StageStats(stats.name)).add(stats)
         self.found |= found
         if seen is not None:
             self.seen.append(seen)
@@ -140,16 +138,6 @@ class _Summary:
     stats: dict[str, StageStats]
     found: set[tuple[str, str]]
     seen: np.ndarray
-
-
-def _add(into: StageStats, part: StageStats) -> None:
-    """Counters of one part of a stage's work added to the stage's. Seconds add up too: a stage's
-    seconds on this engine are the time its workers spent in it, together."""
-    into.rows_in += part.rows_in
-    into.rows_out += part.rows_out
-    into.seconds += part.seconds
-    into.dropped.update(part.dropped)
-    into.notes.update(part.notes)
 
 
 @contextlib.contextmanager
@@ -208,19 +196,16 @@ class _MapStage:
 
 @dataclass(frozen=True)
 class _MapAnonymize:
-    """Ray Data function: anonymize over one batch, with a fresh copy of the build's pseudonymizer
-    and scrubber; it sends what it found and the digests of the ids it pseudonymized (for the leak
-    check) with its counters."""
+    """Ray Data function: anonymize over one batch, with a replica of the build's stage; it sends
+    what it found and the digests of the ids it pseudonymized (for the leak check) with its counters."""
 
-    pseudonymizer: Pseudonymizer
-    scrubber: PiiScrubber
+    anonymize: Anonymize
     tally: Any
 
     def __call__(self, table: pa.Table) -> pa.Table:
         import ray
 
-        # A fresh pseudonymizer per batch: it reports the ids of this batch only.
-        stage = Anonymize(Pseudonymizer(self.pseudonymizer.key), self.scrubber)
+        stage = self.anonymize.replica()  # per batch: it reports the ids of this batch only
         stats = StageStats(stage.name)
         with _reported(self.tally), stats.timed():
             batch = stage(_record_batch(table), stats)
@@ -258,15 +243,13 @@ def _run(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageStats]
         _stream(plan, ingest, stats, parts, phase, tally)
     summary: _Summary = ray.get(tally.summary.remote())
     for read_stats, result in summary.reads:
-        _add(stats[ingest.name], read_stats)
+        stats[ingest.name].add(read_stats)
         ingest.add_part(result)
     for name, part in summary.stats.items():
-        _add(stats[name], part)
+        stats[name].add(part)
     anonymize = _anonymize_stage(plan)
     if anonymize is not None:
-        anonymize.found |= summary.found
-        # The workers' pseudonymizers saw the raw ids; the leak check asks this one.
-        anonymize.pseudonymizer.add_seen(summary.seen)
+        anonymize.absorb(summary.found, summary.seen)
     _check_counts(plan, stats)
     ingest.finish(stats[ingest.name])
     for stage in (ingest, *plan.batch_stages):
@@ -294,9 +277,7 @@ def _phases(plan: Plan, parts: list[InputRead], tally: Any) -> list[_Phase]:
     phases = [_Phase(curated, [_MapStage(s, tally) for s in before], after)] if curated else []
     if logs:
         remote = [
-            _MapAnonymize(anonymize.pseudonymizer, anonymize.scrubber, tally)
-            if s is anonymize
-            else _MapStage(s, tally)
+            _MapAnonymize(anonymize, tally) if s is anonymize else _MapStage(s, tally)
             for s in plan.batch_stages
         ]
         phases.append(_Phase(logs, remote))

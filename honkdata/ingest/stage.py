@@ -36,10 +36,19 @@ class Ingest:
 
     def __post_init__(self) -> None:
         self.sizes: tuple[InputSize, ...] = input_sizes(self.inputs)
+        # The timestamp window is fixed once, for every read of this build: its default end is a day
+        # after today, and a read that starts after midnight must agree with the rest.
+        ingest = self.config.ingest
+        window = Window.of(ingest.ts_earliest, ingest.ts_latest)
+        self._pinned = self.config.model_copy(
+            update={"ingest": ingest.model_copy(update={"ts_latest": window.latest})}
+        )
 
-    def __call__(self, stats: StageStats) -> Iterator[pa.RecordBatch]:
+    def __call__(self, stats: StageStats, kind: str | None = None) -> Iterator[pa.RecordBatch]:
+        """Every input's batches in order; with `kind` ("curated" or "user_log"), that kind's only."""
+        inputs = [i for i in self.inputs if kind in (None, i.kind)]
         for batch in read_inputs(
-            self.inputs, self.config, self.taxonomy, self.quarantine, self.reports, self.on_progress
+            inputs, self._pinned, self.taxonomy, self.quarantine, self.reports, self.on_progress
         ):
             stats.rows_out += batch.num_rows
             yield batch
@@ -58,14 +67,8 @@ class Ingest:
         self.quarantine.rows = state["quarantine"]["rows"]
 
     def parts(self) -> list["InputRead"]:
-        """One read per input, in order, to run apart. The timestamp window is fixed here, once: its
-        default end is a day after today, and a read that starts after midnight must agree with the rest."""
-        ingest = self.config.ingest
-        window = Window.of(ingest.ts_earliest, ingest.ts_latest)
-        pinned = self.config.model_copy(
-            update={"ingest": ingest.model_copy(update={"ts_latest": window.latest})}
-        )
-        return [InputRead(source, pinned, self.taxonomy) for source in self.inputs]
+        """One read per input, in order, to run apart."""
+        return [InputRead(source, self._pinned, self.taxonomy) for source in self.inputs]
 
     def add_part(self, read: "ReadResult") -> None:
         """What one part's read, run to its end, left besides its batches; parts in input order: its

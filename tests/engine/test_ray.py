@@ -25,6 +25,7 @@ from honkdata.progress import StageEvent
 from honkdata.stage import StageStats
 from honkdata.taxonomy import load_taxonomy
 from tests.conftest import write_jsonl
+from tests.engine.conftest import assert_same_snapshot, quarantined
 from tests.ingest.test_formats import EVERY_FORMAT
 
 ray = pytest.importorskip("ray")
@@ -49,80 +50,11 @@ def _both(config: BuildConfig) -> tuple[BuildResult, BuildResult]:
     return local, on_ray
 
 
-def _counters(result: BuildResult) -> dict:
-    """Every stage's counters, without the seconds (the Ray engine's are its workers' together)."""
-    return {n: {k: v for k, v in s.items() if k != "seconds"} for n, s in result.manifest["stages"].items()}
-
-
-def _quarantined(result: BuildResult) -> list[dict]:
-    path = Path(result.manifest["quarantine"]["path"])
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def _assert_same(local: BuildResult, on_ray: BuildResult) -> None:
-    m, r = local.manifest, on_ray.manifest
-    assert r["content_hash"] == m["content_hash"]
-    assert {s: v["rows"] for s, v in r["splits"].items()} == {s: v["rows"] for s, v in m["splits"].items()}
-    assert _counters(on_ray) == _counters(local)
-    assert r["quarantine"]["rows"] == m["quarantine"]["rows"]
-    assert _quarantined(on_ray) == _quarantined(local)
-    assert r["inputs"] == m["inputs"]
-    assert r["warnings"] == m["warnings"]
-
-
 @pytest.mark.parametrize(("fmt", "path", "n_rows"), EVERY_FORMAT)
 def test_both_engines_build_the_same_snapshot_of_every_public_format(fmt, path, n_rows, make_config):
     local, on_ray = _both(make_config(path, name=fmt))
-    _assert_same(local, on_ray)
+    assert_same_snapshot(local, on_ray)
     assert on_ray.manifest["stages"]["ingest"]["rows_out"] == n_rows
-
-
-@pytest.fixture
-def curated(tmp_path: Path) -> Path:
-    """A curated set whose gold track is a URL: it protects the same text in user logs only if the
-    allow-list learned it before any log was scrubbed."""
-    rows = [
-        {
-            "query": "play www.thebeatles.com remix",
-            "intent": "play_music",
-            "entities": [{"type": "track", "start": 5, "end": 23, "text": "www.thebeatles.com"}],
-        },
-        {"query": "Play Taylor Swift", "intent": "play_music", "entities": []},
-    ]
-    return write_jsonl(tmp_path / "curated.jsonl", rows)
-
-
-@pytest.fixture
-def bad_log(tmp_path: Path) -> Path:
-    """A raw log of users asking for music, with PII, and with lines that cannot be read."""
-    rows = [
-        {"query": "play www.thebeatles.com remix", "user_id": "user-0001", "locale": "en-US"},
-        {"query": "Play Taylor Swift!", "user_id": "user-0002", "ts": "2026-09-01T10:00:00Z"},
-        {"query": "play  taylor swift", "user_id": "user-0003", "ts": 1788300000},
-        {"query": "call john smith at 555-123-4567", "user_id": "user-0002", "locale": "en-US"},
-        {"query": "email me at jo.smith@example.com", "user_id": "user-0004"},
-        {"query": "", "user_id": "user-0005"},
-        {"query": "   ", "user_id": "user-0005"},
-        {"query": "play\u0000 abba", "user_id": "user-0006", "surface": "voice"},
-        {"query": "skip", "user_id": 42, "locale": "en-GB"},
-        {"query": "x" * 300, "user_id": "user-0007"},
-    ]
-    path = write_jsonl(tmp_path / "log.jsonl", rows)
-    with open(path, "ab") as f:
-        f.write(b'{"query": "broken\n')  # malformed JSON
-        f.write(b'{"user_id": "user-0008"}\n')  # no query
-        f.write(b"[1, 2, 3]\n")  # not an object
-        f.write(b'{"query": "play caf\xe9 del mar", "user_id": "user-0009"}\n')  # not UTF-8
-        f.write(b"\n")
-    return path
-
-
-@pytest.fixture
-def second_log(tmp_path: Path) -> Path:
-    rows = [
-        {"query": q, "user_id": f"other-{i % 3}"} for i, q in enumerate(["skip", "PLAY TAYLOR SWIFT"] * 4)
-    ]
-    return write_jsonl(tmp_path / "more.jsonl", rows)
 
 
 def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
@@ -130,13 +62,13 @@ def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
 ):
     config = make_config(bad_log, second_log, curated, name="mixed", ingest={"max_reject_rate": 0.5})
     local, on_ray = _both(config)
-    _assert_same(local, on_ray)
+    assert_same_snapshot(local, on_ray)
 
     stages = on_ray.manifest["stages"]
     assert stages["ingest"]["dropped"] == {"quarantined": 3}  # the bytes that are not UTF-8 are repaired
     assert stages["normalize"]["dropped"] == {"empty query": 2, "longer than 256 chars": 1}
     assert {"EMAIL found", "PHONE found"} <= set(stages["anonymize"]["notes"])
-    reasons = [q["reason"] for q in _quarantined(on_ray)]
+    reasons = [q["reason"] for q in quarantined(on_ray)]
     assert reasons == ["invalid JSON", "missing query", "JSON line is not an object"]
     texts = set(pq.read_table(on_ray.path / "data").column("text").to_pylist())
     assert "play www.thebeatles.com remix" in texts  # learned from the curated set before scrubbing
