@@ -4,8 +4,9 @@ Batches flow from ingest through the batch stages into the grouping while the ne
 second thread (`prefetch`: Arrow's readers release the GIL). The curated inputs go first, in this
 process: anonymize learns their music names there. The user logs' batch stages then run in worker
 processes, forked at that point, so that each starts with the completed allow-list and no thread
-busy. Memory is bounded by a few batches per process and the grouping's spill limit, never by the
-number of events.
+busy; each adds its batches to the grouping itself (exact dedup writes a part file per batch), so a
+batch crosses between processes once, on its way in. Memory is bounded by a few batches per process
+and the grouping's spill limit, never by the number of events.
 """
 
 import ctypes
@@ -23,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from honkdata.anonymize.stage import Anonymize
-from honkdata.engine.plan import BatchStage, Plan
+from honkdata.engine.plan import Plan
 from honkdata.engine.prefetch import prefetch
 from honkdata.engine.run import Engine
 from honkdata.errors import HonkdataError
@@ -31,18 +32,19 @@ from honkdata.progress import StageEvent, StageWatch
 from honkdata.stage import StageStats
 
 # Below this much input a pool costs more than it saves (forking, and moving each batch to a
-# worker and back): `local_engine()` runs such builds in this process.
+# worker): `local_engine()` runs such builds in this process.
 PARALLEL_MIN_BYTES = 64 << 20
 
-# What a worker returns for one batch: the batch after every batch stage, each stage's counters, and
-# what anonymize's replica found and saw (for the leak check).
-_Mapped = tuple[pa.RecordBatch, list[StageStats], set[tuple[str, str]], np.ndarray | None]
+# What mapping one batch returns, the batch itself having gone into the grouping where it was mapped
+# (a worker writes its own parts; the batch never comes back): the counters of each batch stage and
+# the grouping's, and what anonymize's replica found and saw (for the leak check).
+_Mapped = tuple[list[StageStats], set[tuple[str, str]], np.ndarray | None]
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
-# The batch stages a forked worker runs, and the barrier its first task waits at until every worker
-# is up: set in this process just before the fork, inherited by the workers.
-_stages: tuple[BatchStage, ...] = ()
+# The plan a forked worker runs, and the barrier its first task waits at until every worker is up:
+# set in this process just before the fork, inherited by the workers.
+_plan: Plan | None = None
 _all_started: Barrier | None = None
 
 
@@ -79,13 +81,11 @@ def _run(plan: Plan, watch: StageWatch, workers: int) -> tuple[pa.Table, dict[st
                 batch = stage(batch, stats[stage.name])
         with grouping.timed():
             plan.grouping.add(batch, grouping)
-    for batch, parts, found, seen in _map_logs(plan, workers, _read(plan, ingest, "user_log")):
+    for parts, found, seen in _map_logs(plan, workers, _read(plan, ingest, "user_log")):
         for part in parts:
             stats[part.name].add(part)
         if seen is not None:
             plan.stage("anonymize").absorb(found, seen)
-        with grouping.timed():
-            plan.grouping.add(batch, grouping)
     plan.ingest.finish(ingest)
     for stage in (plan.ingest, *plan.batch_stages):
         watch.finished(stats[stage.name])
@@ -112,14 +112,14 @@ def _read(plan: Plan, stats: StageStats, kind: str) -> Iterator[pa.RecordBatch]:
 
 
 def _map_logs(plan: Plan, workers: int, batches: Iterator[pa.RecordBatch]) -> Iterator[_Mapped]:
-    """The user logs' batches through every batch stage: here, or in `workers` forked processes,
-    a few batches in flight per worker, in input order."""
+    """The user logs' batches through every batch stage into the grouping: here, or in `workers`
+    forked processes, a few batches in flight per worker."""
     if workers == 1:
-        yield from (_map(plan.batch_stages, batch) for batch in batches)
+        yield from (_map(plan, batch) for batch in batches)
         return
-    global _stages, _all_started
+    global _plan, _all_started
     context = get_context("fork")
-    _stages, _all_started = plan.batch_stages, context.Barrier(workers)
+    _plan, _all_started = plan, context.Barrier(workers)
     # Fork, not spawn: the workers start with the stages as they are now, allow-list included,
     # without importing or pickling anything. All are forked here, before the reading thread starts:
     # the pool forks a worker per task while none is idle, and these tasks wait for each other.
@@ -140,7 +140,7 @@ def _map_logs(plan: Plan, workers: int, batches: Iterator[pa.RecordBatch]) -> It
         ) from None
     finally:
         pool.shutdown(cancel_futures=True)
-        _stages, _all_started = (), None
+        _plan, _all_started = None, None
 
 
 def _die_with_parent() -> None:
@@ -159,14 +159,15 @@ def _start() -> None:
 
 
 def _map_in_worker(batch: pa.RecordBatch) -> _Mapped:
-    return _map(_stages, batch)
+    assert _plan is not None
+    return _map(_plan, batch)
 
 
-def _map(stages: tuple[BatchStage, ...], batch: pa.RecordBatch) -> _Mapped:
-    """One batch through `stages`, anonymize as a fresh replica: the batch, each stage's counters,
-    and what the replica found and saw (None without an anonymize stage)."""
+def _map(plan: Plan, batch: pa.RecordBatch) -> _Mapped:
+    """One batch through the batch stages, anonymize as a fresh replica, into the grouping: each
+    stage's counters, and what the replica found and saw (None without an anonymize stage)."""
     parts, found, seen = [], set(), None
-    for stage in stages:
+    for stage in plan.batch_stages:
         if isinstance(stage, Anonymize):
             stage = stage.replica()
         part = StageStats(stage.name)
@@ -175,4 +176,7 @@ def _map(stages: tuple[BatchStage, ...], batch: pa.RecordBatch) -> _Mapped:
         parts.append(part)
         if isinstance(stage, Anonymize):
             found, seen = stage.found, stage.pseudonymizer.seen_digests()
-    return batch, parts, found, seen
+    grouped = StageStats(plan.grouping.name)
+    with grouped.timed():
+        plan.grouping.add(batch, grouped)
+    return [*parts, grouped], found, seen

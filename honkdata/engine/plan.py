@@ -28,7 +28,10 @@ class BatchStage(Protocol):
 class Grouping(Protocol):
     name: str
 
-    def add(self, batch: pa.RecordBatch, stats: StageStats) -> None: ...
+    def add(self, batch: pa.RecordBatch, stats: StageStats) -> None:
+        """Takes one batch. The local engine calls it in worker processes forked from the build, so
+        it must keep what it takes where `finish`, in the build's process, finds it (files)."""
+        ...
 
     def finish(self, stats: StageStats) -> pa.Table:
         """One row per group, once every batch was added."""
