@@ -24,7 +24,10 @@ from honkdata.ingest.text import UNREADABLE, decode_line, strip_bom
 from honkdata.ingest.timestamps import parse_timestamps
 from honkdata.schema import RAW_FIELDS, RECORD
 
-CHUNK_BYTES = 8 << 20
+# A JSONL chunk is one batch, about 90,000 events of a typical log. Every batch stage works once per
+# distinct value in a batch (query, user id): twice the 8 MB of before cut the distinct values per
+# event by a tenth and a 3M-event build by 9 %, for about 80 MB more per process.
+CHUNK_BYTES = 16 << 20
 _STRING_FIELDS = tuple(f for f in RAW_FIELDS if f != "ts")
 
 
