@@ -19,7 +19,6 @@ from typing import Protocol, runtime_checkable
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from honkdata.snapshot.store import fsync_dir, replace_file
 from honkdata.stage import StageStats
@@ -60,7 +59,7 @@ class Checkpoints:
         self, step: str, table: pa.Table, stats: dict[str, StageStats], stages: Sequence[object]
     ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _write_parquet(self.folder / f"{step}.parquet", table)
+        _write_table(self.folder / f"{step}.arrow", table)
         record = {
             "stats": {name: s.to_dict() for name, s in stats.items()},
             "state": {s.name: s.state() for s in stages if isinstance(s, Stateful)},
@@ -74,16 +73,19 @@ class Checkpoints:
             if isinstance(stage, Stateful) and stage.name in record["state"]:
                 stage.restore(record["state"][stage.name])
         stats = {name: StageStats.from_dict(name, s) for name, s in record["stats"].items()}
-        return pq.read_table(self.folder / f"{step}.parquet"), stats
+        with pa.OSFile(str(self.folder / f"{step}.arrow")) as source:
+            return pa.ipc.open_file(source).read_all(), stats
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _write_parquet(path: Path, table: pa.Table) -> None:
-    """Streamed to a temporary file (the rows can be large), synced, renamed over `path`."""
+def _write_table(path: Path, table: pa.Table) -> None:
+    """Arrow IPC with LZ4 frames (a checkpoint is read back only by this version: no need for
+    Parquet's encoding pass), to a temporary file, synced, renamed over `path`."""
     tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
+    with pa.ipc.new_file(tmp, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as out:
+        out.write_table(table)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
