@@ -1,14 +1,18 @@
 """How `honkdata build` scales with input size, against DuckDB alone reading the same log (the floor).
 
-    python benchmarks/scale.py                          # 1M, 3M and 10M events, local and Ray engines
-    python benchmarks/scale.py --events 20000,50000 --engines local
+    python benchmarks/scale.py                          # 1M, 3M and 10M events, every engine
+    python benchmarks/scale.py --events 20000,50000 --engines local,local-1
 
 For each size, in this order and each in a fresh process: DuckDB alone reads the synthetic JSONL
 log and groups it by query (the floor: no build can read and group faster on this machine), then
-`honkdata build` runs with every default stage on each engine. Times are wall clock, end to end,
-process start included; peak RSS is that one process's own. An engine whose option or package is
-not installed yet is reported as "not available"; any other failure stops the benchmark. Prints a
-markdown table of the figures, one of the local build's per-stage seconds, the machine, and the
+`honkdata build` runs with every default stage on each engine: the local engine with a worker
+process per core (its default at these sizes), the same in one process (`local-1`), and Ray. Times
+are wall clock, end to end, process start included. Peak RSS of a local build is the build process's
+own plus, for its workers, their number times the largest one's (an upper bound: the workers are
+forked from the build and share its pages until they write them); the floor's is its own. An
+engine whose option or package is not installed yet is reported as "not available"; any other
+failure stops the benchmark. Prints a markdown table of the figures, one of the first engine's
+per-stage seconds, the machine, and the
 fixed cost of starting Python and importing the build (inside every build's time, not the floor's).
 Synthetic logs are cached under .bench/ (see build.py).
 """
@@ -99,16 +103,46 @@ def floor(log: Path, events: int) -> Measured:
     return run
 
 
-def build(log: Path, engine: str) -> tuple[Measured, dict] | None:
-    """One `honkdata build` with `engine` into a fresh store: the run and its manifest, or None where
-    this install has no such engine."""
-    option = [] if engine == "local" else ["--engine", engine]
+# The build as `honkdata build` runs it, in this process; then, on stderr's last line, its own peak RSS
+# and the largest of its worker processes' (the local engine's; Ray's live outside it).
+_BUILD = """
+import json, resource, sys
+from honkdata.cli import app
+try:
+    app(sys.argv[1:], prog_name="honkdata")
+except SystemExit as e:
+    if e.code:
+        raise
+peaks = {"self": resource.RUSAGE_SELF, "workers": resource.RUSAGE_CHILDREN}
+print(json.dumps({k: resource.getrusage(w).ru_maxrss / 1024 for k, w in peaks.items()}), file=sys.stderr)
+"""
+
+
+@dataclass(frozen=True)
+class Built:
+    run: Measured
+    manifest: dict
+    peak_rss_mib: float  # the build process's own
+    worker_peak_rss_mib: float  # the largest worker process's (0 without workers)
+
+
+def engine_options(engine: str) -> list[str]:
+    """`local` (one process per core at these sizes), `local-N` (N processes), or another engine."""
+    if engine.startswith("local-"):
+        return ["--workers", engine.removeprefix("local-")]
+    return [] if engine == "local" else ["--engine", engine]
+
+
+def build(log: Path, engine: str) -> Built | None:
+    """One `honkdata build` with `engine` into a fresh store, or None where this install has no such
+    engine."""
     with tempfile.TemporaryDirectory(dir=CACHE) as root:
-        argv = [sys.executable, "-m", "honkdata.cli", "build", "--source", str(log), "--root", root]
-        run = measure([*argv, "--name", "bench", "--json", "--quiet", *option], bench_env())
+        argv = [sys.executable, "-c", _BUILD, "build", "--source", str(log), "--root", root]
+        run = measure([*argv, "--name", "bench", "--json", "--quiet", *engine_options(engine)], bench_env())
     if run.returncode == 0:
-        return run, json.loads(run.stdout)["manifest"]
-    if engine != "local" and any(s in run.stderr.lower() for s in _UNAVAILABLE):
+        peaks = json.loads(run.stderr.strip().splitlines()[-1])
+        return Built(run, json.loads(run.stdout)["manifest"], peaks["self"], peaks["workers"])
+    if not engine.startswith("local") and any(s in run.stderr.lower() for s in _UNAVAILABLE):
         return None
     raise _failed(f"honkdata build ({engine} engine)", run)
 
@@ -142,6 +176,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
+def _workers(engine: str) -> int:
+    return int(engine.removeprefix("local-")) if engine.startswith("local-") else len(os.sched_getaffinity(0))
+
+
 def _size(events: int, engines: list[str], unavailable: set[str]) -> tuple[list[str], dict[str, float]]:
     """One size: its table row, and the local build's seconds per stage (empty without one)."""
     log = synth_log(events)
@@ -156,18 +194,25 @@ def _size(events: int, engines: list[str], unavailable: set[str]) -> tuple[list[
     ]
     stages: dict[str, float] = {}
     for engine in engines:
-        result = None if engine in unavailable else build(log, engine)
-        if result is None:
+        built = None if engine in unavailable else build(log, engine)
+        if built is None:
             unavailable.add(engine)
             row += ["not available", "–", "–"]  # build() never says so of the local engine: it raises
             continue
-        run, manifest = result
-        print(f"{events:,} events: {engine} {run.seconds:.1f} s", file=sys.stderr, flush=True)
-        row += [f"{run.seconds:.1f}", f"{events / run.seconds:,.0f}", f"{run.seconds / base.seconds:.1f}×"]
-        if engine == "local":
-            # Only the local engine runs in the measured process; Ray's workers live outside it.
-            row.append(f"{run.peak_rss_mib:,.0f}")
-            stages = {name: stats["seconds"] for name, stats in manifest["stages"].items()}
+        seconds = built.run.seconds
+        print(f"{events:,} events: {engine} {seconds:.1f} s", file=sys.stderr, flush=True)
+        row += [f"{seconds:.1f}", f"{events / seconds:,.0f}", f"{seconds / base.seconds:.1f}×"]
+        if engine.startswith("local"):
+            # Only the local engine runs in the measured process and its children; Ray's workers do not.
+            workers = _workers(engine)
+            total = built.peak_rss_mib + workers * built.worker_peak_rss_mib
+            row.append(
+                f"{built.peak_rss_mib:,.0f} + {workers}×{built.worker_peak_rss_mib:,.0f} = {total:,.0f}"
+                if built.worker_peak_rss_mib
+                else f"{built.peak_rss_mib:,.0f}"
+            )
+            if engine == engines[0]:
+                stages = {name: stats["seconds"] for name, stats in built.manifest["stages"].items()}
     return row, stages
 
 
@@ -182,8 +227,9 @@ def main() -> None:
     parser.add_argument(
         "--engines",
         type=lambda s: s.split(","),
-        default=["local", "ray"],
-        help="comma-separated build engines [default: local,ray]",
+        default=["local", "local-1", "ray"],
+        help="comma-separated build engines: local (a process per core), local-N (N processes), ray "
+        "[default: local,local-1,ray]",
     )
     args = parser.parse_args()
     unavailable: set[str] = set()
@@ -196,15 +242,15 @@ def main() -> None:
     header = ["events", "input MiB", "DuckDB floor s", "floor peak RSS MiB"]
     for engine in args.engines:
         header += [f"{engine} s", f"{engine} events/s", f"{engine} ÷ floor"]
-        if engine == "local":
-            header.append("local peak RSS MiB")
+        if engine.startswith("local"):
+            header.append(f"{engine} peak RSS MiB (build + workers)")
     print(_machine())
     print(f"startup: {startup():.1f} s to start Python and import honkdata.build, inside every build's s")
     print()
     print(_table(header, rows))
     if per_stage:
         names = list(dict.fromkeys(name for stages in per_stage.values() for name in stages))
-        print("\nPer-stage seconds of the local build:\n")
+        print(f"\nPer-stage seconds of the {args.engines[0]} build (a stage's workers' seconds add up):\n")
         cells = [
             [f"{n:,}", *(f"{stages[s]:.1f}" if s in stages else "–" for s in names)]
             for n, stages in per_stage.items()
