@@ -10,6 +10,7 @@ and the grouping's spill limit, never by the number of events.
 """
 
 import ctypes
+import itertools
 import os
 import signal
 import time
@@ -75,13 +76,11 @@ def _run(plan: Plan, watch: StageWatch, workers: int) -> tuple[pa.Table, dict[st
     stats = {s.name: StageStats(s.name) for s in (plan.ingest, *plan.batch_stages, plan.grouping)}
     ingest, grouping = stats[plan.ingest.name], stats[plan.grouping.name]
     watch.emit(StageEvent(plan.ingest.name, inputs=plan.ingest.sizes))
-    for batch in _read(plan, ingest, "curated"):
-        for stage in plan.batch_stages:
-            with stats[stage.name].timed():
-                batch = stage(batch, stats[stage.name])
-        with grouping.timed():
-            plan.grouping.add(batch, grouping)
-    for parts, found, seen in _map_logs(plan, workers, _read(plan, ingest, "user_log")):
+    # The curated inputs through the stages themselves (anonymize learns their music names), then
+    # the user logs (the workers are forked only once the curated inputs are done).
+    curated = (_map(plan, batch, replicas=False) for batch in _read(plan, ingest, "curated"))
+    logs = _map_logs(plan, workers, _read(plan, ingest, "user_log"))
+    for parts, found, seen in itertools.chain(curated, logs):
         for part in parts:
             stats[part.name].add(part)
         if seen is not None:
@@ -163,18 +162,20 @@ def _map_in_worker(batch: pa.RecordBatch) -> _Mapped:
     return _map(_plan, batch)
 
 
-def _map(plan: Plan, batch: pa.RecordBatch) -> _Mapped:
-    """One batch through the batch stages, anonymize as a fresh replica, into the grouping: each
-    stage's counters, and what the replica found and saw (None without an anonymize stage)."""
+def _map(plan: Plan, batch: pa.RecordBatch, replicas: bool = True) -> _Mapped:
+    """One batch through the batch stages into the grouping: each stage's counters. With `replicas`,
+    anonymize runs as a fresh replica, and what it found and saw comes back too (else nothing and
+    None, as without an anonymize stage)."""
     parts, found, seen = [], set(), None
     for stage in plan.batch_stages:
-        if isinstance(stage, Anonymize):
+        replica = replicas and isinstance(stage, Anonymize)
+        if replica:
             stage = stage.replica()
         part = StageStats(stage.name)
         with part.timed():
             batch = stage(batch, part)
         parts.append(part)
-        if isinstance(stage, Anonymize):
+        if replica:
             found, seen = stage.found, stage.pseudonymizer.seen_digests()
     grouped = StageStats(plan.grouping.name)
     with grouped.timed():
