@@ -24,6 +24,11 @@ _EMOJI = r"\p{So}[\x{FE0F}\x{1F3FB}-\x{1F3FF}]*"  # a symbol, its variation sele
 _INVISIBLE = rf"((?:{_EMOJI}\x{{200D}})+{_EMOJI})|\p{{Cf}}"
 _TRAILING_MARKS = r"[\s.!?,;:…]+$"  # "skip!" and "skip" are one query
 
+# The stage's counters (manifest.json: stages.normalize): rows dropped, and entity spans lost by column.
+EMPTY_QUERY = "empty_query"  # shorter than min_chars once normalized
+TOO_LONG = "too_long"  # longer than max_chars (the limit is in the manifest's config)
+ENTITIES_LOST = "entities_lost"  # spans whose text is gone from the normalized query, by column
+
 
 def normalize_text(text: pa.Array) -> pa.Array:
     text = pc.utf8_normalize(text, "NFKC")
@@ -73,8 +78,8 @@ class Normalize:
         length = pc.utf8_length(text)
         too_short = pc.less(length, self.config.min_chars)
         too_long = pc.greater(length, self.config.max_chars)
-        stats.drop("empty query", pc.sum(too_short).as_py() or 0)
-        stats.drop(f"longer than {self.config.max_chars} chars", pc.sum(too_long).as_py() or 0)
+        stats.drop(EMPTY_QUERY, pc.sum(too_short).as_py() or 0)
+        stats.drop(TOO_LONG, pc.sum(too_long).as_py() or 0)
         batch = batch.append_column("text", text).append_column("key", key)
         batch = batch.filter(pc.invert(pc.or_(too_short, too_long)))
         for column in ("entities", "source_entities"):  # mapped and native spans alike
@@ -100,10 +105,12 @@ class Normalize:
             for e in own_spans
         ]
         needles = iter(normalize_text(pa.array(raw_needles, pa.string())).to_pylist())
+        lost = 0
         for i, own_spans in enumerate(entities):
             own = [next(needles) for _ in own_spans]
-            entities[i], lost = realign_entities(texts[i], own_spans, own)
-            stats.note(f"{column} lost in normalization", lost)
+            entities[i], row_lost = realign_entities(texts[i], own_spans, own)
+            lost += row_lost
+        stats.tally(ENTITIES_LOST, column, lost)
         # Each moved row takes its realigned spans (appended after the old ones), every other row its own.
         where = np.arange(batch.num_rows)
         where[rows] = batch.num_rows + np.arange(len(rows))

@@ -26,6 +26,14 @@ from honkdata.config import SplitConfig
 from honkdata.schema import SPLITS
 from honkdata.stage import StageStats
 
+# The stage's counters (manifest.json: stages.split).
+CLUSTERS_KEPT_FROM_PARENT = "clusters_kept_in_parent_split"  # no official split: the parent's kept
+CLUSTERS_MOVED_FROM_PARENT = "clusters_moved_to_official_split"  # an official split over the parent's
+NEW_CLUSTERS = "new_clusters"  # neither: cut at the configured ratios
+ROWS_CARVED = "rows_carved"  # rows carved from a source's train, by the part they went to
+ROWS_KEPT_OFFICIAL = "rows_kept_in_official_split"
+ROWS_MOVED = "rows_moved"  # rows moved off their official split, by move ("train->test")
+
 # Where splits meet (a cluster, a query in two parts of a source), the most protected one wins.
 _PRIORITY = {"test": 0, "validation": 1, "train": 2}
 _BY_PRIORITY = {v: k for k, v in _PRIORITY.items()}
@@ -123,16 +131,16 @@ def _note(units: pd.DataFrame, entries: pd.DataFrame, cluster_of: pd.Series, sta
     """Clusters by where their split came from; rows kept in an official split of theirs, carved
     from train (per part), and moved toward test because their query or cluster also stands there."""
     official, inherited = units["official"].notna() | units["carved"].notna(), units["inherited"].notna()
-    stats.note("clusters kept in their parent split", int((inherited & ~official).sum()))
+    stats.note(CLUSTERS_KEPT_FROM_PARENT, int((inherited & ~official).sum()))
     moved = official & inherited & (units["split"] != units["inherited"])
-    stats.note("clusters moved from their parent split to an official split", int(moved.sum()))
-    stats.note("new clusters", int((~official & ~inherited).sum()))
+    stats.note(CLUSTERS_MOVED_FROM_PARENT, int(moved.sum()))
+    stats.note(NEW_CLUSTERS, int((~official & ~inherited).sum()))
     carved = units["carved"].where(units["carved"] != "train").dropna()
     for part, n in cluster_of.map(carved).value_counts().items():
-        stats.note(f"rows carved to {part}", int(n))
+        stats.tally(ROWS_CARVED, str(part), int(n))
     final = entries["cluster"].map(units["split"])
-    stats.note("rows kept in their official split", entries.loc[entries["split"] == final, "row"].nunique())
+    stats.note(ROWS_KEPT_OFFICIAL, entries.loc[entries["split"] == final, "row"].nunique())
     winner = entries["cluster"].map(units["official"])
     moves = entries.assign(to=winner)[entries["split"] != winner].drop_duplicates(["row", "split"])
     for (given, to), n in moves.groupby(["split", "to"]).size().items():
-        stats.note(f"moved {given}->{to}", int(n))
+        stats.tally(ROWS_MOVED, f"{given}->{to}", int(n))

@@ -29,6 +29,14 @@ import pyarrow.compute as pc
 from honkdata.schema import TAGS, TOKEN, TOKENS
 from honkdata.stage import StageStats
 
+# The stage's counters (manifest.json: stages.tokens): tokens in all, and the spans that do not sit
+# on token boundaries, each by the column they are in (`entities`, `source_entities`).
+TOKENS_COUNTED = "tokens"
+SPANS_OUTSIDE = "spans_outside_text_or_untyped"
+SPANS_ON_NO_TOKEN = "spans_on_no_token"
+SPANS_OFF_BOUNDARIES = "spans_off_token_boundaries"
+SPANS_OVERLAPPING = "spans_overlapping_another"
+
 TOKEN_PATTERN = re.compile(
     r"""
       <[A-Z]+>
@@ -150,15 +158,15 @@ def _non_overlapping(first: np.ndarray, last: np.ndarray) -> np.ndarray:
     return keep
 
 
-def _bio(layout: _Layout, entities: pa.Array, stats: StageStats, what: str) -> pa.Array:
-    """One BIO tag per token from the spans of `entities`; null where `entities` is."""
+def _bio(layout: _Layout, entities: pa.Array, stats: StageStats, column: str) -> pa.Array:
+    """One BIO tag per token from the spans of `entities` (the table's `column`); null where `entities` is."""
     spans = _Spans.of(layout, entities)
     touches = spans.first <= spans.last
     keep = touches & _non_overlapping(np.where(touches, spans.first, -1), spans.last)
-    stats.note(f"{what} spans outside their text or untyped", int((~spans.inside).sum()))
-    stats.note(f"{what} spans on no token", int((spans.inside & ~touches).sum()))
-    stats.note(f"{what} spans off token boundaries", int((touches & ~spans.aligned).sum()))
-    stats.note(f"{what} spans overlapping another", int((touches & ~keep).sum()))
+    stats.tally(SPANS_OUTSIDE, column, int((~spans.inside).sum()))
+    stats.tally(SPANS_ON_NO_TOKEN, column, int((spans.inside & ~touches).sum()))
+    stats.tally(SPANS_OFF_BOUNDARIES, column, int((touches & ~spans.aligned).sum()))
+    stats.tally(SPANS_OVERLAPPING, column, int((touches & ~keep).sum()))
 
     kinds = pc.unique(spans.kinds.drop_null())
     labels = pa.array(bio_labels(kinds.to_pylist()), pa.string())
@@ -182,13 +190,13 @@ class TokenizeAndTag:
     def __call__(self, table: pa.Table, stats: StageStats) -> pa.Table:
         stats.rows_in += table.num_rows
         layout = _Layout.of(table.column("text").to_pylist())
-        stats.note("tokens", len(layout.starts))
+        stats.note(TOKENS_COUNTED, len(layout.starts))
         entities = table.column("entities").combine_chunks()
         columns = {
             "tokens": layout.tokens(),
-            "tags": _bio(layout, entities, stats, "entity"),
+            "tags": _bio(layout, entities, stats, "entities"),
             "source_tags": (
-                _bio(layout, table.column("source_entities").combine_chunks(), stats, "source entity")
+                _bio(layout, table.column("source_entities").combine_chunks(), stats, "source_entities")
                 if "source_entities" in table.column_names
                 else pa.nulls(table.num_rows, TAGS)
             ),

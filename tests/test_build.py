@@ -12,11 +12,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from honkdata.anonymize.release import EVENTS_IN_REMOVED
 from honkdata.build import build
 from honkdata.errors import HonkdataError, HonkdataWarning
 from honkdata.schema import SNAPSHOT
 from honkdata.snapshot.diff import diff_snapshots
 from honkdata.snapshot.store import SnapshotStore
+from honkdata.split import CLUSTERS_MOVED_FROM_PARENT, ROWS_CARVED, ROWS_KEPT_OFFICIAL, ROWS_MOVED
 from tests.conftest import BUILD_STAGES, write_jsonl
 
 
@@ -293,7 +295,7 @@ def test_the_default_config_builds_the_shipped_sample(tmp_path):
     assert set(rows.loc[rows["label_source"] == "gold", "split"]) == {"train", "validation", "test"}
     # k=5 keeps the head of the Zipf-like log: a few hundred queries, most of the events.
     assert result.manifest["rows"] > 300
-    assert result.manifest["stages"]["release"]["notes"]["events in removed queries"] < 10_000
+    assert result.manifest["stages"]["release"]["notes"][EVENTS_IN_REMOVED] < 10_000
     assert min(s["rows"] for s in result.manifest["splits"].values()) > 20
 
 
@@ -342,13 +344,12 @@ def test_the_standard_snips_split_keeps_its_test_and_dev_sentences(tmp_path, mak
     assert (rows.loc[sorted(dev - test), "split"] == "validation").all()  # one dev sentence is also in test
     assert exact.manifest["splits"]["test"]["rows"] == 699
     assert exact.manifest["splits"]["validation"]["rows"] == 694
-    notes = exact.manifest["stages"]["split"]["notes"]
+    breakdowns = exact.manifest["stages"]["split"]["breakdowns"]
     assert (
         exact.manifest["splits"]["train"]["rows"] == 12_820
     )  # 12,859 queries, 39 of them also in dev or test
-    moves = (notes["moved train->test"], notes["moved train->validation"], notes["moved validation->test"])
-    assert moves == (25, 14, 1)
-    assert not [n for n in notes if n.startswith("rows carved")]  # it has all three parts
+    assert breakdowns[ROWS_MOVED] == {"train->test": 25, "train->validation": 14, "validation->test": 1}
+    assert ROWS_CARVED not in breakdowns  # it has all three parts
     # With near-duplicate merging, whole clusters follow their most protected member.
     merged = _all_rows(build(make_config(SNIPS_GOO, root=str(tmp_path / "b"))).path)
     assert set(merged.loc[_in_part(merged, "test"), "split"]) == {"test"}
@@ -363,7 +364,7 @@ def test_bio_folders_keep_their_split_and_a_missing_part_is_carved(make_config):
     assert (rows.loc[sorted(_ids_of(PUBLIC / "bio" / "test" / "seq.in")), "split"] == "test").all()
     assert result.manifest["splits"]["test"]["rows"] == 10
     validation = rows[rows["split"] == "validation"]
-    assert len(validation) == result.manifest["stages"]["split"]["notes"]["rows carved to validation"] > 0
+    assert len(validation) == result.manifest["stages"]["split"]["breakdowns"][ROWS_CARVED]["validation"] > 0
     assert all(_in_part(validation, "train"))
     assert rows["sources"].map(lambda s: [e["name"] for e in s] == ["bio"]).all()
 
@@ -375,8 +376,8 @@ def test_snips_2017_keeps_train_and_validate_and_gets_a_carved_test(tmp_path, ma
     assert by_split["validation"] == {"AddToPlaylist"}  # validate_AddToPlaylist.json, all of it
     assert result.manifest["splits"]["validation"]["rows"] == 8
     test = rows[rows["split"] == "test"]
-    notes = result.manifest["stages"]["split"]["notes"]
-    assert notes["rows carved to test"] == len(test) > 0 and "AddToPlaylist" not in by_split["test"]
+    carved = result.manifest["stages"]["split"]["breakdowns"][ROWS_CARVED]
+    assert carved["test"] == len(test) > 0 and "AddToPlaylist" not in by_split["test"]
     assert all(_in_part(test, "train"))
     again = build(make_config(PUBLIC / "snips", root=str(tmp_path / "again")))
     assert again.manifest["content_hash"] == result.manifest["content_hash"]  # carving is deterministic
@@ -466,22 +467,18 @@ def test_a_query_in_several_official_splits_goes_to_the_most_protected(tmp_path,
     assert rows.loc["play taylor swif", "split"] == "validation" and "play taylor swift" not in rows.index
     assert rows.loc["play madonna please", "split"] == "test"
     assert {s["split"] for s in rows.loc["play abba", "sources"]} == {"train", "test"}
-    notes = result.manifest["stages"]["split"]["notes"]
-    assert (
-        notes["moved train->test"],
-        notes["moved train->validation"],
-        notes["moved validation->test"],
-    ) == (1, 1, 1)
+    moves = result.manifest["stages"]["split"]["breakdowns"][ROWS_MOVED]
+    assert moves == {"train->test": 1, "train->validation": 1, "validation->test": 1}
 
 
 def test_resplit_ignores_a_sources_split_and_keep_wins_over_the_parent(make_config):
     config = make_config(PUBLIC / "bio")
     config.sources[0].split = "resplit"
     v1 = build(config)
-    assert "rows kept in their official split" not in v1.manifest["stages"]["split"]["notes"]
+    assert ROWS_KEPT_OFFICIAL not in v1.manifest["stages"]["split"]["notes"]
     test = sorted(_ids_of(PUBLIC / "bio" / "test" / "seq.in"))
     assert (_all_rows(v1.path).set_index("id").loc[test, "split"] != "test").any()
     v2 = build(make_config(PUBLIC / "bio"))  # keep, the default: the parent does not hold the test part
     assert (_all_rows(v2.path).set_index("id").loc[test, "split"] == "test").all()
     notes = v2.manifest["stages"]["split"]["notes"]
-    assert notes["clusters moved from their parent split to an official split"] > 0
+    assert notes[CLUSTERS_MOVED_FROM_PARENT] > 0

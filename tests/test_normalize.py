@@ -4,7 +4,7 @@ import re
 import pyarrow as pa
 
 from honkdata.config import NormalizeConfig
-from honkdata.normalize import Normalize, grouping_key, normalize_text
+from honkdata.normalize import EMPTY_QUERY, ENTITIES_LOST, TOO_LONG, Normalize, grouping_key, normalize_text
 from honkdata.schema import RECORD
 from honkdata.stage import StageStats
 
@@ -50,7 +50,7 @@ def test_stage_drops_empty_and_overlong_with_reasons():
     assert out.column("text").to_pylist() == ["skip"]
     assert out.column("key").to_pylist() == ["skip"]
     assert (stats.rows_in, stats.rows_out) == (4, 1)
-    assert stats.dropped == {"empty query": 2, "longer than 10 chars": 1}
+    assert stats.dropped == {EMPTY_QUERY: 2, TOO_LONG: 1}
 
 
 def test_entity_spans_follow_the_text():
@@ -88,7 +88,7 @@ def test_queries_of_nothing_but_invisible_characters_are_dropped_as_empty():
     invisible = ["\u202e\u202c", "\U000e0041\U000e0042", "\u2066\u2069\u200d", "skip"]
     out = Normalize(NormalizeConfig())(_batch(invisible), stats)
     assert out.column("text").to_pylist() == ["skip"]
-    assert stats.dropped == {"empty query": 3}
+    assert stats.dropped == {EMPTY_QUERY: 3}
 
 
 def test_entity_spans_follow_the_text_past_invisible_characters():
@@ -134,7 +134,7 @@ def test_repeated_queries_normalize_like_single_ones():
     assert out.column("text").to_pylist() == kept
     assert out.column("key").to_pylist() == grouping_key(pa.array(kept)).to_pylist()
     assert out.column("line").to_pylist() == [1, 2, 3, 4, 5, 7]  # each event keeps its own row
-    assert stats.dropped == {"empty query": 1}
+    assert stats.dropped == {EMPTY_QUERY: 1}
 
 
 def test_spans_move_only_where_the_text_moved():
@@ -160,4 +160,5 @@ def test_spans_move_only_where_the_text_moved():
         assert [e["text"] for e in entities[i]] == [texts[i][e["start"] : e["end"]] for e in entities[i]]
     assert entities[4] == entities[0]
     assert [e["text"] for e in entities[0] + entities[5]] == ["taylor swift", "adele"]
-    assert stats.notes == {"entities lost in normalization": 1}  # an invisible character is no span
+    assert not stats.notes  # an invisible character is no span:
+    assert stats.breakdowns == {ENTITIES_LOST: {"entities": 1}}

@@ -6,7 +6,15 @@ import pytest
 
 from honkdata.config import SplitConfig
 from honkdata.schema import SOURCES
-from honkdata.split import AssignSplits
+from honkdata.split import (
+    CLUSTERS_KEPT_FROM_PARENT,
+    CLUSTERS_MOVED_FROM_PARENT,
+    NEW_CLUSTERS,
+    ROWS_CARVED,
+    ROWS_KEPT_OFFICIAL,
+    ROWS_MOVED,
+    AssignSplits,
+)
 from honkdata.stage import StageStats
 
 
@@ -50,7 +58,7 @@ def test_parent_assignments_are_sticky():
     v2 = AssignSplits(SplitConfig(), parent)(_table(600), stats)  # first 300 are the same rows
     now = dict(zip(v2["id"].to_pylist(), v2["split"].to_pylist(), strict=True))
     assert all(now[i] == s for i, s in parent.items())
-    assert stats.notes == {"clusters kept in their parent split": 300, "new clusters": 300}
+    assert stats.notes == {CLUSTERS_KEPT_FROM_PARENT: 300, NEW_CLUSTERS: 300}
 
 
 def test_a_cluster_goes_to_one_split_and_test_wins():
@@ -80,10 +88,10 @@ def test_official_splits_are_kept_unless_the_source_is_resplit():
     table = _table(100, sources=[_in("goo", s) for s in given])
     stats = StageStats("split")
     assert _splits(AssignSplits(SplitConfig(), {}, {"goo": "goo"})(table, stats)) == given
-    assert stats.notes == {"rows kept in their official split": 100}
+    assert stats.notes == {ROWS_KEPT_OFFICIAL: 100}
     stats = StageStats("split")
     resplit = _splits(AssignSplits(SplitConfig(), {}, {})(table, stats))  # goo's split is not kept
-    assert resplit != given and stats.notes == {"new clusters": 100}
+    assert resplit != given and stats.notes == {NEW_CLUSTERS: 100}
 
 
 def test_a_missing_part_is_carved_from_train_by_the_ratios_and_an_official_part_stays_whole():
@@ -96,7 +104,8 @@ def test_a_missing_part_is_carved_from_train_by_the_ratios_and_an_official_part_
     carved = out[:1800].count("test")
     assert abs(carved - 1800 / 9) < 40  # test : train = 0.1 : 0.8, by a hash of the id
     assert set(out[:1800]) == {"train", "test"}
-    assert stats.notes == {"rows carved to test": carved, "rows kept in their official split": 2000 - carved}
+    assert stats.notes == {ROWS_KEPT_OFFICIAL: 2000 - carved}
+    assert stats.breakdowns == {ROWS_CARVED: {"test": carved}}
 
 
 def test_only_train_is_carved_and_a_source_is_all_its_inputs():
@@ -144,11 +153,8 @@ def test_conflicting_official_splits_go_to_the_most_protected_one():
         "validation",
         "validation",
     ]
-    assert stats.notes == {
-        "moved train->test": 2,
-        "moved train->validation": 2,
-        "rows kept in their official split": 6,
-    }
+    assert stats.notes == {ROWS_KEPT_OFFICIAL: 6}
+    assert stats.breakdowns == {ROWS_MOVED: {"train->test": 2, "train->validation": 2}}
 
 
 def test_the_parent_never_moves_an_official_split_and_log_rows_stay_sticky():
@@ -159,6 +165,6 @@ def test_the_parent_never_moves_an_official_split_and_log_rows_stay_sticky():
     stats = StageStats("split")
     out = _splits(AssignSplits(SplitConfig(), parent, {"goo": "goo"})(table, stats))
     assert out[:20] == ["test"] * 20
-    assert stats.notes["clusters moved from their parent split to an official split"] == 10
-    assert stats.notes["clusters kept in their parent split"] == 10
-    assert stats.notes["new clusters"] == 280 and set(out[20:]) == {"train", "validation", "test"}
+    assert stats.notes[CLUSTERS_MOVED_FROM_PARENT] == 10
+    assert stats.notes[CLUSTERS_KEPT_FROM_PARENT] == 10
+    assert stats.notes[NEW_CLUSTERS] == 280 and set(out[20:]) == {"train", "validation", "test"}

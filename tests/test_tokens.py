@@ -8,7 +8,16 @@ from seqeval.scheme import IOB2
 
 from honkdata.schema import ENTITIES, TAGS, TOKENS
 from honkdata.stage import StageStats
-from honkdata.tokens import TokenizeAndTag, bio_labels, tokenize
+from honkdata.tokens import (
+    SPANS_OFF_BOUNDARIES,
+    SPANS_ON_NO_TOKEN,
+    SPANS_OUTSIDE,
+    SPANS_OVERLAPPING,
+    TOKENS_COUNTED,
+    TokenizeAndTag,
+    bio_labels,
+    tokenize,
+)
 
 
 def _span(kind: str, text: str, part: str, nth: int = 0) -> dict:
@@ -58,7 +67,7 @@ def test_stage_tokens_match_the_tokenizer_with_offsets_into_the_text() -> None:
     assert table.schema.field("tokens").type == TOKENS and table.schema.field("tags").type == TAGS
     for text, tokens in zip(texts, table.column("tokens").to_pylist(), strict=True):
         assert [(t["text"], t["start"], t["end"]) for t in tokens] == tokenize(text)
-    assert stats.notes["tokens"] == sum(len(tokenize(t)) for t in texts)
+    assert stats.notes[TOKENS_COUNTED] == sum(len(tokenize(t)) for t in texts)
     assert table.column("tags").to_pylist()[2] == ["O"]
 
 
@@ -73,14 +82,14 @@ def test_bio_tags_over_the_entity_types() -> None:
     assert table.column("tags").to_pylist() == [
         ["O", "B-track", "I-track", "O", "B-artist", "O", "O", "B-playlist", "O"]
     ]
-    assert set(stats.notes) == {"tokens"}  # every span on token boundaries
+    assert set(stats.notes) == {TOKENS_COUNTED} and not stats.breakdowns  # every span on token boundaries
 
 
 def test_a_span_off_token_boundaries_tags_the_tokens_it_touches_and_is_counted() -> None:
     text = "play taylor swift's songs"
     table, stats = _tag([text], [[_span("artist", text, "taylor swift")]])
     assert table.column("tags").to_pylist() == [["O", "B-artist", "I-artist", "O"]]
-    assert stats.notes["entity spans off token boundaries"] == 1
+    assert stats.breakdowns == {SPANS_OFF_BOUNDARIES: {"entities": 1}}
 
 
 def test_spans_that_tag_nothing_or_overlap_are_left_out_and_counted() -> None:
@@ -94,9 +103,12 @@ def test_spans_that_tag_nothing_or_overlap_are_left_out_and_counted() -> None:
     ]
     table, stats = _tag([text], [spans])
     assert table.column("tags").to_pylist() == [["O", "B-artist", "O"]]
-    assert stats.notes["entity spans overlapping another"] == 1
-    assert stats.notes["entity spans on no token"] == 1
-    assert stats.notes["entity spans outside their text or untyped"] == 2
+    assert stats.breakdowns == {
+        SPANS_OFF_BOUNDARIES: {"entities": 1},  # `ab`, inside `abba`
+        SPANS_OVERLAPPING: {"entities": 1},
+        SPANS_ON_NO_TOKEN: {"entities": 1},
+        SPANS_OUTSIDE: {"entities": 2},
+    }
 
 
 def test_rows_without_spans_have_null_tags_and_source_tags_follow_the_native_slots() -> None:

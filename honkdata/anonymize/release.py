@@ -19,11 +19,16 @@ from honkdata.config import DPConfig
 from honkdata.errors import HonkdataError
 from honkdata.stage import StageStats
 
+# The stage's counters (manifest.json: stages.release); k and ε are in the manifest's config.
+BELOW_K_USERS = "below_k_users"  # queries issued by fewer than k users (k-anonymity)
+NOT_SELECTED_BY_DP = "not_selected_by_dp"  # queries DP partition selection left out
+EVENTS_IN_REMOVED = "events_in_removed_queries"  # the events of the queries either rule removed
+
 
 def _drop(table: pa.Table, keep: pa.Array, reason: str, stats: StageStats) -> pa.Table:
     removed = table.filter(pc.invert(keep))
     stats.drop(reason, removed.num_rows)
-    stats.note("events in removed queries", pc.sum(removed.column("count")).as_py() or 0)
+    stats.note(EVENTS_IN_REMOVED, pc.sum(removed.column("count")).as_py() or 0)
     return table.filter(keep)
 
 
@@ -50,7 +55,7 @@ class KAnonymity:
         stats.rows_in += table.num_rows
         if self.k > 1:  # k=1 is "off": it keeps even events that came without a user id
             keep = pc.or_(table.column("from_curated"), pc.greater_equal(table.column("n_users"), self.k))
-            table = _drop(table, keep, f"fewer than {self.k} users", stats)
+            table = _drop(table, keep, BELOW_K_USERS, stats)
         stats.rows_out += table.num_rows
         return _released(table)
 
@@ -91,6 +96,6 @@ class DPRelease:
         table = table.set_column(
             table.schema.get_field_index("n_users"), "n_users", pa.array(n_users, pa.int64())
         )
-        table = _drop(table, pa.array(keep), f"not selected by DP (ε={self.config.epsilon})", stats)
+        table = _drop(table, pa.array(keep), NOT_SELECTED_BY_DP, stats)
         stats.rows_out += table.num_rows
         return _released(table)

@@ -6,7 +6,6 @@ only `honkdata build` makes.
 """
 
 import os
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from honkdata.anonymize.pseudonym import load_key
-from honkdata.anonymize.stage import anonymizer
+from honkdata.anonymize.stage import PII_FOUND, anonymizer
 from honkdata.config import BuildConfig, SourceConfig
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
@@ -115,7 +114,7 @@ def anonymize_file(config: BuildConfig, source: Path, out: Path, fmt: str = "aut
     finally:
         quarantine.close()
     sink.close(publish=True)
-    found = Counter({k.removesuffix(" found"): v for k, v in stats.notes.items() if k.endswith(" found")})
+    found = stats.breakdowns.get(PII_FOUND, {})
     return AnonymizeReport(
         rows_in=sum(r["rows_read"] for r in reports),
         rows_out=stats.rows_out,

@@ -20,6 +20,10 @@ from honkdata.config import BuildConfig
 from honkdata.normalize import grouping_key
 from honkdata.stage import StageStats
 
+# The stage's counters (manifest.json: stages.anonymize).
+PII_FOUND = "pii_found"  # PII detections in user-log events, by PII type
+PII_DROPPED = "pii_dropped"  # events dropped for PII whose configured action is drop
+
 
 @dataclass
 class Anonymize:
@@ -38,7 +42,7 @@ class Anonymize:
         scrubbed = self.scrubber(batch.column("text"), batch.column("locale"))
         self.found.update(scrubbed.found)
         for pii_type, n in scrubbed.counts.items():
-            stats.note(f"{pii_type} found", n)
+            stats.tally(PII_FOUND, pii_type, n)
         columns = {
             "text": scrubbed.text,
             "key": _grouping_keys(scrubbed.text),
@@ -49,7 +53,7 @@ class Anonymize:
         for name, values in columns.items():
             batch = batch.set_column(batch.schema.get_field_index(name), name, values)
         drop = scrubbed.drop
-        stats.drop("PII with action drop", pc.sum(drop).as_py() or 0)
+        stats.drop(PII_DROPPED, pc.sum(drop).as_py() or 0)
         batch = batch.filter(pc.invert(drop))
         stats.rows_out += batch.num_rows
         return batch

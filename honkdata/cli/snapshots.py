@@ -111,7 +111,13 @@ def _stages_table(m: dict) -> Table:
             f"{s['rows_in']:,}",
             f"{s['rows_out']:,}",
             "; ".join(f"{k}: {v:,}" for k, v in s["dropped"].items()),
-            "; ".join(f"{k}: {v:,}" for k, v in s.get("notes", {}).items()),
+            "; ".join(
+                [f"{k}: {v:,}" for k, v in s.get("notes", {}).items()]
+                + [
+                    f"{k}: " + ", ".join(f"{value} {n:,}" for value, n in counts.items())
+                    for k, counts in s.get("breakdowns", {}).items()
+                ]
+            ),
             f"{s['seconds']:.2f}",
         )
     return stages
@@ -121,7 +127,9 @@ def _clusters(m: dict) -> None:
     clusters = m.get("largest_duplicate_clusters", [])
     if not clusters:
         return
-    n = m["stages"].get("merge_duplicates", {}).get("notes", {}).get("clusters of several queries", 0)
+    from honkdata.dedup.stage import CLUSTERS_OF_SEVERAL  # duckdb and numpy load only when printed
+
+    n = m["stages"].get("merge_duplicates", {}).get("notes", {}).get(CLUSTERS_OF_SEVERAL, 0)
     out.print(f"near-duplicate clusters: {n:,}; the largest:")
     for c in clusters[:5]:
         shown = ", ".join(repr(v) for v in c["variants"][:6])

@@ -23,6 +23,10 @@ from honkdata.errors import HonkdataError
 from honkdata.schema import ENTITIES
 from honkdata.stage import StageStats
 
+# This stage's counters (honkdata.stage).
+MERGED_IDENTICAL = "merged_into_identical_query"
+CONFLICTING_GOLD = "conflicting_gold_labels"
+
 # One event as the aggregation reads it: the parts' schema, every batch cast to it.
 _EVENT = pa.schema(
     [
@@ -181,7 +185,7 @@ class ExactDedup:
         self._con.close()
         shutil.rmtree(self._workdir)
         conflicts = table.column("label_conflict")
-        stats.note("keys with conflicting gold labels", pc.sum(conflicts).as_py() or 0)
+        stats.note(CONFLICTING_GOLD, pc.sum(conflicts).as_py() or 0)
         stats.rows_out += table.num_rows
-        stats.drop("merged into an identical query", stats.rows_in - table.num_rows)
+        stats.drop(MERGED_IDENTICAL, stats.rows_in - table.num_rows)
         return table.drop_columns(["label_conflict"])

@@ -21,6 +21,12 @@ from honkdata.stage import StageStats
 
 LARGEST_CLUSTERS = 20  # how many clusters the manifest lists with their variants
 
+# The stages' counters (manifest.json: stages.near_dedup and stages.merge_duplicates).
+NEAR_DUPLICATE_PAIRS = "near_duplicate_pairs"
+SEMANTIC_PAIRS = "semantic_pairs"
+MERGED_NEAR_DUPLICATE = "merged_into_near_duplicate"  # rows folded into their cluster's most frequent
+CLUSTERS_OF_SEVERAL = "clusters_of_several_queries"
+
 
 @dataclass
 class ClusterDuplicates:
@@ -40,13 +46,13 @@ class ClusterDuplicates:
                 table.column("intent").combine_chunks(),
             )
             found.append(near_duplicate_pairs(keys, self.config.near, entities, intents))
-            stats.note("near-duplicate pairs", len(found[-1]))
+            stats.note(NEAR_DUPLICATE_PAIRS, len(found[-1]))
         if self.config.semantic.enabled:
             from honkdata.dedup.semantic import semantic_pairs  # torch loads only when asked for
 
             texts, intents = table.column("text").combine_chunks(), table.column("intent").combine_chunks()
             found.append(semantic_pairs(texts, intents, self.config.semantic))
-            stats.note("semantic pairs", len(found[-1]))
+            stats.note(SEMANTIC_PAIRS, len(found[-1]))
         self.pairs = np.concatenate(found)
         labels = connected_components(table.num_rows, self.pairs)
         ids = table.column("id").to_numpy(zero_copy_only=False)
@@ -150,9 +156,7 @@ class MergeClusters:
             {"text": r["text"], "variants": r["variants"], "count": r["count"]}
             for r in biggest.select(["text", "variants", "count"]).to_pylist()
         ]
-        stats.drop("merged into a near-duplicate", table.num_rows - merged.num_rows)
-        stats.note(
-            "clusters of several queries", pc.sum(pc.greater(merged.column("n_variants"), 1)).as_py() or 0
-        )
+        stats.drop(MERGED_NEAR_DUPLICATE, table.num_rows - merged.num_rows)
+        stats.note(CLUSTERS_OF_SEVERAL, pc.sum(pc.greater(merged.column("n_variants"), 1)).as_py() or 0)
         stats.rows_out += merged.num_rows
         return merged.drop_columns(["variants"])

@@ -23,6 +23,8 @@ from honkdata.progress import InputSize, input_sizes
 from honkdata.stage import StageStats
 from honkdata.taxonomy import Taxonomy
 
+QUARANTINED = "quarantined"  # the stage's counter (manifest.json: stages.ingest): rows quarantined
+
 
 @dataclass
 class Ingest:
@@ -80,7 +82,7 @@ class Ingest:
     def finish(self, stats: StageStats) -> None:
         self.quarantine.close()
         stats.rows_in = stats.rows_out + self.quarantine.rows
-        stats.drop("quarantined", self.quarantine.rows)
+        stats.drop(QUARANTINED, self.quarantine.rows)
         check_reject_rate(self.config, self.reports, self.quarantine)
         for r in self.reports:
             if r["kind"] == "curated" and r["rows_with_user_id"]:

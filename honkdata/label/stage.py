@@ -24,12 +24,15 @@ from honkdata.stage import StageStats
 from honkdata.taxonomy import Taxonomy
 from honkdata.train.predictor import Predictor
 
-# Counters the dataset card reads: how often the weak label model agrees with gold on rows that have
-# both (its measured accuracy on this snapshot's own labeled rows).
-WEAK_CHECKED = "weak labels checked against gold or human"
-WEAK_AGREED = "weak labels agreeing with gold or human"
-MODEL_CHECKED = "model labels checked against gold"
-MODEL_AGREED = "model labels agreeing with gold"
+# The stage's counters (manifest.json: stages.label): labeled rows by label source, unlabeled rows,
+# and, for the dataset card, how often the weak label model (and a label model) agrees with gold on
+# rows that have both (its measured accuracy on this snapshot's own labeled rows).
+LABELED = "labeled"  # by label source: gold, human, model, weak
+UNLABELED = "unlabeled"
+WEAK_CHECKED = "weak_checked"  # weak labels checked against gold or human
+WEAK_AGREED = "weak_agreed"  # weak labels agreeing with gold or human
+MODEL_CHECKED = "model_checked"  # model labels checked against gold
+MODEL_AGREED = "model_agreed"  # model labels agreeing with gold
 
 
 def weak_labeler(config: BuildConfig) -> WeakLabeler:
@@ -89,8 +92,8 @@ class ApplyLabels:
         if self.human.num_rows:
             table = self._human(table)
         for count in pc.value_counts(table.column("label_source").drop_null()).to_pylist():
-            stats.note(f"{count['values']} labels", count["counts"])
-        stats.note("unlabeled", table.column("intent").null_count)
+            stats.tally(LABELED, count["values"], count["counts"])
+        stats.note(UNLABELED, table.column("intent").null_count)
         stats.rows_out += table.num_rows
         return table
 

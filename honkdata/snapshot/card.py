@@ -12,9 +12,18 @@ import pyarrow as pa
 import yaml
 
 from honkdata.anonymize.pseudonym import SHIPPED_SAMPLE
+from honkdata.anonymize.release import BELOW_K_USERS, EVENTS_IN_REMOVED, NOT_SELECTED_BY_DP
+from honkdata.anonymize.stage import PII_DROPPED, PII_FOUND
 from honkdata.ingest.formats import CURATED_LICENSES
 from honkdata.label.stage import WEAK_AGREED, WEAK_CHECKED
 from honkdata.schema import SPLITS
+from honkdata.tokens import (
+    SPANS_OFF_BOUNDARIES,
+    SPANS_ON_NO_TOKEN,
+    SPANS_OUTSIDE,
+    SPANS_OVERLAPPING,
+    TOKENS_COUNTED,
+)
 
 if TYPE_CHECKING:  # `datasets` takes seconds to import: only what writes a card pays for it
     import datasets
@@ -50,8 +59,19 @@ _SAMPLE = (
     ("sonos/nlu-benchmark", "pswietojanski/slurp"),
 )
 
-# Counters the label stage reports for the weak label model's accuracy: among the rows with a gold
-# or human label that the label model also labeled, how many it labeled the same.
+# The stages' counters in the card's words: the tokens stage's misplaced spans (by the column they
+# are in), and the release threshold's rules, with the configured k and ε (`config.anonymize`).
+_SPANS = {
+    SPANS_OUTSIDE: "spans outside their text or untyped",
+    SPANS_ON_NO_TOKEN: "spans on no token",
+    SPANS_OFF_BOUNDARIES: "spans off token boundaries",
+    SPANS_OVERLAPPING: "spans overlapping another",
+}
+_SPAN_COLUMNS = {"entities": "entity", "source_entities": "source entity"}
+_RELEASE_RULES = {
+    BELOW_K_USERS: "fewer than {k_anonymity} users",
+    NOT_SELECTED_BY_DP: "not selected by DP (ε={dp[epsilon]})",
+}
 
 # The Hub's size categories, by the upper bound of their number of rows.
 _SIZES = (
@@ -235,8 +255,13 @@ the annotators' agreement).
 
 
 def _tokens(m: dict) -> str:
-    notes = m["stages"].get("tokens", {}).get("notes", {})
-    counts = [[what, n] for what, n in notes.items() if what != "tokens"]
+    stage = m["stages"].get("tokens", {})
+    n_tokens, breakdowns = stage.get("notes", {}).get(TOKENS_COUNTED, 0), stage.get("breakdowns", {})
+    counts = sorted(
+        [f"{_SPAN_COLUMNS.get(column, column)} {words}", n]
+        for key, words in _SPANS.items()
+        for column, n in breakdowns.get(key, {}).items()
+    )
     misplaced = (
         f"Spans not on token boundaries, or that tag nothing:\n\n{_table(['spans', 'count'], counts)}"
         if counts
@@ -246,7 +271,7 @@ def _tokens(m: dict) -> str:
 
 `tokens` holds each token's `text`, `start` and `end` (character offsets into `text`) from one
 tokenizer (`honkdata.tokens`: placeholders such as `<PERSON>` whole, numbers with inner separators,
-words with inner apostrophes, any other character alone, emoji sequences whole); {notes.get("tokens", 0):,}
+words with inner apostrophes, any other character alone, emoji sequences whole); {n_tokens:,}
 tokens in all. `tags` is one BIO tag per token over the taxonomy's entity types (from `entities`),
 `source_tags` the same over the source's own slot names (from `source_entities`; null for rows without
 them), both ready for seqeval. A span that does not fall on token boundaries tags every token it
@@ -296,12 +321,12 @@ def _anonymization(m: dict) -> str:
         else f"a secret key from {source.split(':', 1)[0]}"
     )
     stages = m["stages"]
-    found = stages["anonymize"].get("notes", {})
-    pii = [[what.removesuffix(" found"), n] for what, n in found.items() if what.endswith(" found")]
-    dropped = stages["anonymize"]["dropped"].get("PII with action drop", 0)
-    removed = stages["release"]
-    release = [[why, n] for why, n in removed["dropped"].items()]
-    events = removed.get("notes", {}).get("events in removed queries", 0)
+    found = stages["anonymize"].get("breakdowns", {}).get(PII_FOUND, {})
+    pii = [[pii_type, n] for pii_type, n in found.items()]
+    dropped = stages["anonymize"]["dropped"].get(PII_DROPPED, 0)
+    removed, rules = stages["release"], m["config"]["anonymize"]
+    release = [[_RELEASE_RULES.get(why, why).format(**rules), n] for why, n in removed["dropped"].items()]
+    events = removed.get("notes", {}).get(EVENTS_IN_REMOVED, 0)
     return f"""## Anonymization
 
 User ids were replaced by keyed HMAC-SHA256 pseudonyms with {key}, key fingerprint

@@ -59,6 +59,7 @@ class _Stage(_Shape):
     rows_out: int
     dropped: dict[str, int]
     notes: dict[str, int] = {}
+    breakdowns: dict[str, dict[str, int]] = {}
     seconds: float
 
 

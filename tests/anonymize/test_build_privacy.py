@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from honkdata.anonymize.release import BELOW_K_USERS, EVENTS_IN_REMOVED
+from honkdata.anonymize.stage import PII_FOUND
 from honkdata.build import build
 from honkdata.cli import app
 from honkdata.config import BuildConfig, load_config
@@ -56,8 +58,9 @@ def test_no_canary_reaches_any_published_file(tmp_path, make_config, pseudonym_k
     texts = set(_rows(result.path)["text"])
     assert {"send my gym playlist to <EMAIL>", "call <PHONE>", "text <PERSON> i'm on my way",
             "pay for premium with card <CARD>", "play taylor swift"} <= texts  # fmt: skip
-    anonymize = result.manifest["stages"]["anonymize"]["notes"]
-    assert anonymize["EMAIL found"] == 6 and anonymize["PERSON found"] == 6
+    found = result.manifest["stages"]["anonymize"]["breakdowns"][PII_FOUND]
+    assert found["EMAIL"] == 6 and found["PERSON"] == 6
+    assert "| EMAIL | 6 |" in (result.path / "README.md").read_text()  # the card's PII table
     assert result.manifest["anonymize"]["pseudonym_key_fingerprint"] == load_fingerprint()
 
 
@@ -80,8 +83,9 @@ def test_k_threshold_counts_users_not_events_and_spares_curated_sets(tmp_path, m
     assert not any(t.startswith("play rare thing") for t in texts)
     assert any("Aspro Mavro" in t for t in texts)  # a Snips utterance issued by nobody is still there
     release = result.manifest["stages"]["release"]
-    assert release["dropped"] == {"fewer than 5 users": 5}
-    assert release["notes"] == {"events in removed queries": 24}
+    assert release["dropped"] == {BELOW_K_USERS: 5}
+    assert release["notes"] == {EVENTS_IN_REMOVED: 24}
+    assert "| fewer than 5 users | 5 |" in (result.path / "README.md").read_text()  # the card's words
     assert result.manifest["anonymize"]["release"] == "k-anonymity(k=5)"
 
 

@@ -1,6 +1,12 @@
 import pyarrow as pa
 
-from honkdata.anonymize.release import DPRelease, KAnonymity
+from honkdata.anonymize.release import (
+    BELOW_K_USERS,
+    EVENTS_IN_REMOVED,
+    NOT_SELECTED_BY_DP,
+    DPRelease,
+    KAnonymity,
+)
 from honkdata.config import DPConfig
 from honkdata.stage import StageStats
 
@@ -23,8 +29,8 @@ def test_k_anonymity_keeps_popular_and_curated_rows():
     stats = StageStats("release")
     out = KAnonymity(5)(_table([1, 4, 5, 50, 0], [False, False, False, False, True]), stats)
     assert out.column("id").to_pylist() == ["q2", "q3", "q4"]
-    assert stats.dropped == {"fewer than 5 users": 2}
-    assert stats.notes == {"events in removed queries": 10}
+    assert stats.dropped == {BELOW_K_USERS: 2}
+    assert stats.notes == {EVENTS_IN_REMOVED: 10}
 
 
 def test_k_of_one_keeps_everything_from_users():
@@ -43,4 +49,4 @@ def test_dp_selects_large_partitions_drops_singletons_and_noises_counts():
     counts = out.column("n_users").to_pylist()[:200]
     assert len(set(counts)) > 10 and abs(sum(counts) / 200 - 500) < 20  # noised, unbiased
     assert out.column("n_users").to_pylist()[-10:] == [1] * 10  # curated rows are not noised
-    assert stats.dropped == {"not selected by DP (ε=1.0)": 200}
+    assert stats.dropped == {NOT_SELECTED_BY_DP: 200}

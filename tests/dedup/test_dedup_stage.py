@@ -6,7 +6,13 @@ from typer.testing import CliRunner
 from honkdata.build import build
 from honkdata.cli import app
 from honkdata.config import DedupConfig
-from honkdata.dedup.stage import ClusterDuplicates, MergeClusters, check_split_leaks
+from honkdata.dedup.stage import (
+    MERGED_NEAR_DUPLICATE,
+    SEMANTIC_PAIRS,
+    ClusterDuplicates,
+    MergeClusters,
+    check_split_leaks,
+)
 from honkdata.errors import HonkdataError
 from honkdata.schema import ENTITIES
 from honkdata.stage import StageStats
@@ -52,7 +58,7 @@ def test_clusters_are_marked_then_folded_into_the_most_frequent_member():
     assert (swift["count"], swift["n_users"], swift["n_variants"]) == (13, 13, 3)
     assert [s["name"] for s in swift["sources"]] == ["a", "b"]
     assert merged.loc["play drake", "n_variants"] == 1
-    assert stats.dropped == {"merged into a near-duplicate": 2}
+    assert stats.dropped == {MERGED_NEAR_DUPLICATE: 2}
     assert merge.largest[0]["variants"] == [
         "play taylor swift",
         "play taylor swif",
@@ -120,4 +126,4 @@ def test_semantic_dedup_merges_paraphrases_within_an_intent(tmp_path, make_confi
     )
     result = build(config)
     assert result.manifest["rows"] == 2
-    assert result.manifest["stages"]["near_dedup"]["notes"] == {"semantic pairs": 1}
+    assert result.manifest["stages"]["near_dedup"]["notes"] == {SEMANTIC_PAIRS: 1}

@@ -5,7 +5,7 @@ import pyarrow as pa
 from nbclient import NotebookClient
 
 from honkdata.config import DPConfig, NormalizeConfig
-from honkdata.dedup.exact import ExactDedup
+from honkdata.dedup.exact import CONFLICTING_GOLD, MERGED_IDENTICAL, ExactDedup
 from honkdata.normalize import Normalize
 from honkdata.schema import RECORD
 from honkdata.stage import StageStats
@@ -45,7 +45,7 @@ def test_one_row_per_key_with_counts_users_sources_and_days(tmp_path):
     assert (swift["count"], swift["n_users"], swift["sources"]) == (4, 2, sources)
     assert (swift["first_seen"], swift["last_seen"]) == (dt.date(2026, 9, 1), dt.date(2026, 9, 4))
     assert swift["dup_cluster"] == swift["id"] and len(swift["id"]) == 16
-    assert stats.dropped == {"merged into an identical query": 3}
+    assert stats.dropped == {MERGED_IDENTICAL: 3}
 
 
 def test_ids_are_stable_across_runs(tmp_path):
@@ -73,7 +73,7 @@ def test_gold_majority_wins_and_conflicts_are_counted(tmp_path):
     skip = next(r for r in rows if r["text"] == "skip")
     assert skip["intent"] is None and skip["label_source"] is None and skip["n_users"] == 0
     assert (abba["from_curated"], skip["from_curated"]) == (True, False)
-    assert stats.notes == {"keys with conflicting gold labels": 1}
+    assert stats.notes == {CONFLICTING_GOLD: 1}
 
 
 def test_entity_text_is_taken_from_the_displayed_variant(tmp_path):

@@ -36,7 +36,8 @@ def test_workers_build_the_snapshot_one_process_builds(make_config, bad_log, sec
     # The workers were forked after the curated set taught anonymize its names: the URL is a track.
     assert "play www.thebeatles.com remix" in texts
     assert any("<PHONE>" in t for t in texts) and any("<EMAIL>" in t for t in texts)
-    assert pooled.manifest["stages"]["anonymize"]["notes"] == alone.manifest["stages"]["anonymize"]["notes"]
+    pooled_pii, alone_pii = (r.manifest["stages"]["anonymize"]["breakdowns"] for r in (pooled, alone))
+    assert pooled_pii == alone_pii
 
 
 def test_the_leak_check_sees_the_ids_the_worker_processes_pseudonymized(make_config, tmp_path):

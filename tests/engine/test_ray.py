@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from honkdata.anonymize.pseudonym import DEMO_KEY, PseudonymKey
-from honkdata.anonymize.stage import anonymizer
+from honkdata.anonymize.stage import PII_FOUND, anonymizer
 from honkdata.build import BuildResult, build
 from honkdata.cli import app
 from honkdata.config import BuildConfig
@@ -19,8 +19,8 @@ from honkdata.dedup.exact import ExactDedup
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.sources import resolve_inputs
-from honkdata.ingest.stage import Ingest, ReadResult
-from honkdata.normalize import Normalize
+from honkdata.ingest.stage import QUARANTINED, Ingest, ReadResult
+from honkdata.normalize import EMPTY_QUERY, TOO_LONG, Normalize
 from honkdata.progress import StageEvent
 from honkdata.stage import StageStats
 from honkdata.taxonomy import load_taxonomy
@@ -65,9 +65,9 @@ def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
     assert_same_snapshot(local, on_ray)
 
     stages = on_ray.manifest["stages"]
-    assert stages["ingest"]["dropped"] == {"quarantined": 3}  # the bytes that are not UTF-8 are repaired
-    assert stages["normalize"]["dropped"] == {"empty query": 2, "longer than 256 chars": 1}
-    assert {"EMAIL found", "PHONE found"} <= set(stages["anonymize"]["notes"])
+    assert stages["ingest"]["dropped"] == {QUARANTINED: 3}  # the bytes that are not UTF-8 are repaired
+    assert stages["normalize"]["dropped"] == {EMPTY_QUERY: 2, TOO_LONG: 1}
+    assert {"EMAIL", "PHONE"} <= set(stages["anonymize"]["breakdowns"][PII_FOUND])
     reasons = [q["reason"] for q in quarantined(on_ray)]
     assert reasons == ["invalid JSON", "missing query", "JSON line is not an object"]
     texts = set(pq.read_table(on_ray.path / "data").column("text").to_pylist())

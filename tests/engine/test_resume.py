@@ -118,6 +118,7 @@ def test_a_checkpoint_keeps_rows_counters_and_state(tmp_path: Path) -> None:
     stats = StageStats("merge", rows_in=3, rows_out=2)
     stats.drop("merged", 1)
     stats.note("clusters", 1)
+    stats.tally("moved", "train->test", 1)  # breakdowns come back from a checkpoint too
     table = pa.table({"id": ["a", "b"]})
     assert checkpoints.last(["grouping", "merge"]) is None
     checkpoints.save("grouping", table, {"merge": stats}, [stage])

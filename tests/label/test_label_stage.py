@@ -5,6 +5,7 @@ from typer.testing import CliRunner
 
 from honkdata.build import build
 from honkdata.cli import app
+from honkdata.label.stage import LABELED, UNLABELED, WEAK_AGREED, WEAK_CHECKED
 from tests.conftest import FIXTURES, write_jsonl
 
 QUERIES = [
@@ -40,8 +41,9 @@ def test_build_labels_rows_without_gold_and_keeps_gold(tmp_path, make_config):
     assert pd.isna(rows.loc["xq zz blorp", "label_source"])  # every function abstained
     gold = rows[rows["label_source"] == "gold"]
     assert len(gold) > 20 and set(gold["intent"]) >= {"play_music", "playlist_add"}
-    notes = result.manifest["stages"]["label"]["notes"]
-    assert notes["gold labels"] == len(gold) and notes["weak labels"] >= 5 and notes["unlabeled"] >= 1
+    label = result.manifest["stages"]["label"]
+    labeled = label["breakdowns"][LABELED]
+    assert labeled["gold"] == len(gold) and labeled["weak"] >= 5 and label["notes"][UNLABELED] >= 1
 
 
 def test_weak_labels_can_be_switched_off(tmp_path, make_config):
@@ -167,12 +169,10 @@ def test_precedence_human_over_gold_over_weak():
     assert abs(out[0]["label_confidence"] - 2 / 3) < 1e-6
 
 
-
 def test_weak_labels_are_measured_against_the_gold_rows(tmp_path, make_config):
-    from honkdata.label.stage import WEAK_AGREED, WEAK_CHECKED
-
     result = build(make_config(FIXTURES / "public" / "snips"))
-    notes = result.manifest["stages"]["label"]["notes"]
-    assert 0 < notes[WEAK_AGREED] <= notes[WEAK_CHECKED] <= notes["gold labels"]
+    label = result.manifest["stages"]["label"]
+    notes = label["notes"]
+    assert 0 < notes[WEAK_AGREED] <= notes[WEAK_CHECKED] <= label["breakdowns"][LABELED]["gold"]
     accuracy = notes[WEAK_AGREED] / notes[WEAK_CHECKED]
     assert f"{accuracy:.1%}" in (result.path / "README.md").read_text()

@@ -8,6 +8,7 @@ import pytest
 from honkdata.build import build
 from honkdata.config import SourceConfig
 from honkdata.errors import HonkdataError
+from honkdata.label.stage import LABELED, MODEL_CHECKED
 from honkdata.snapshot.store import SnapshotStore
 from honkdata.train.config import load_recipe_config
 from honkdata.train.run import train
@@ -36,18 +37,18 @@ def _rows(make_config, tmp_path: Path, model: Path, min_confidence: float) -> tu
     config.labels.model, config.labels.model_min_confidence = str(model), min_confidence
     result = build(config)
     table = SnapshotStore(Path(config.root)).read(result.ref)
-    return {r["text"]: r for r in table.to_pylist()}, result.manifest["stages"]["label"]["notes"]
+    return {r["text"]: r for r in table.to_pylist()}, result.manifest["stages"]["label"]
 
 
 def test_confident_model_labels_fill_rows_without_gold(make_config, model: Path, tmp_path: Path) -> None:
-    rows, notes = _rows(make_config, tmp_path, model, 0.4)
+    rows, label = _rows(make_config, tmp_path, model, 0.4)
     for text in QUERIES:
         assert rows[text]["label_source"] == "model"
         assert rows[text]["label_confidence"] == pytest.approx(0.5)
     gold = [r for r in rows.values() if r["source_intent"] == "RateBook"]
     assert gold and {r["label_source"] for r in gold} == {"gold"}  # gold outranks the model
-    assert notes["model labels checked against gold"] == len(gold)
-    assert notes["model labels"] == 3
+    assert label["notes"][MODEL_CHECKED] == len(gold)
+    assert label["breakdowns"][LABELED]["model"] == 3
 
 
 def test_unsure_model_labels_are_not_used(make_config, model: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from honkdata.build import build
 from honkdata.label.stage import WEAK_AGREED, WEAK_CHECKED
 from honkdata.schema import SNAPSHOT, SPLITS
 from honkdata.snapshot.card import dataset_card, input_licenses, snapshot_features
+from honkdata.tokens import SPANS_OFF_BOUNDARIES, TOKENS_COUNTED
 from tests.conftest import FIXTURES, write_jsonl
 
 SNIPS, SLURP = FIXTURES / "public" / "snips", FIXTURES / "public" / "slurp" / "devel.jsonl"
@@ -141,8 +142,9 @@ def test_size_category(public, rows, category):
 
 def test_tokens_section_counts_spans_off_token_boundaries(public):
     tokens = _section(_card((public.path / "README.md").read_text())[1], "Tokens and tags")
-    notes = public.manifest["stages"]["tokens"]["notes"]
-    assert f"{notes['tokens']:,}" in tokens
+    stage = public.manifest["stages"]["tokens"]
+    assert f"{stage['notes'][TOKENS_COUNTED]:,}" in tokens
     # "Jerry Lee Lewis's" in the Snips fixture: the artist ends inside the token `Lewis's`.
-    assert notes["entity spans off token boundaries"] >= 1
-    assert f"| entity spans off token boundaries | {notes['entity spans off token boundaries']} |" in tokens
+    off = stage["breakdowns"][SPANS_OFF_BOUNDARIES]["entities"]
+    assert off >= 1
+    assert f"| entity spans off token boundaries | {off} |" in tokens
