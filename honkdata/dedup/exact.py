@@ -60,11 +60,15 @@ WITH variants AS (
 ), display AS (
     SELECT key, first(text ORDER BY n DESC, text) AS text FROM variants GROUP BY key
 ), stats AS (
-    SELECT key, count(*) AS count, count(DISTINCT user_id) AS n_users,
+    SELECT key, count(*) AS count,
            list_sort(list(DISTINCT struct_pack(name := source, split := source_split))) AS sources,
            bool_or(NOT user_log) AS from_curated,
            min(day) AS first_seen, max(day) AS last_seen
     FROM events GROUP BY key
+), users AS (
+    -- Distinct (key, user) pairs first, then counted: a count(DISTINCT) keeps a set per key, which
+    -- spilled and took a fifth longer at 10M events.
+    SELECT key, count(user_id) AS n_users FROM (SELECT DISTINCT key, user_id FROM events) GROUP BY key
 ), locales AS (
     SELECT key, list_sort(list(struct_pack(value := locale, n := n))) AS locale_votes
     FROM (SELECT key, locale, count(*) AS n FROM events WHERE locale IS NOT NULL{voters} GROUP BY ALL)
@@ -97,10 +101,10 @@ SELECT substr(md5(s.key), 1, 16) AS id, d.text, g.intent,
        onto_display(lb.l.source_entities, lb.l.bound, d.text) AS source_entities,
        CASE WHEN g.intent IS NOT NULL THEN 'gold' END AS label_source,
        CAST(g.n_major / g.n_labeled AS FLOAT) AS label_confidence,
-       s.count, s.n_users, s.sources, s.first_seen, s.last_seen,
+       s.count, u.n_users, s.sources, s.first_seen, s.last_seen,
        substr(md5(s.key), 1, 16) AS dup_cluster, coalesce(g.n_intents > 1, false) AS label_conflict,
        s.from_curated, lc.locale_votes, sf.surface_votes{capped_columns}
-FROM stats s JOIN display d USING (key) LEFT JOIN gold g USING (key)
+FROM stats s JOIN users u USING (key) JOIN display d USING (key) LEFT JOIN gold g USING (key)
     LEFT JOIN labels lb USING (key) LEFT JOIN locales lc USING (key)
     LEFT JOIN surfaces sf USING (key){capped_join}
 ORDER BY id
