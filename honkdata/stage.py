@@ -11,8 +11,11 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 _KEY = re.compile(r"[a-z][a-z0-9_]*")
+_END: Any = object()
+T = TypeVar("T")
 
 
 def _check_key(key: str) -> None:
@@ -59,6 +62,17 @@ class StageStats:
         self.notes.update(part.notes)
         for key, counts in part.breakdowns.items():
             self.breakdowns.setdefault(key, Counter()).update(counts)
+
+    def timed_items(self, items: Iterator[T]) -> Iterator[T]:
+        """`items`, the time spent getting each added to this stage's seconds (a reader's own time,
+        not what runs downstream of it between items)."""
+        while True:
+            started = time.perf_counter()
+            item = next(items, _END)
+            self.seconds += time.perf_counter() - started
+            if item is _END:
+                return
+            yield item
 
     @contextmanager
     def timed(self) -> Iterator[None]:

@@ -13,7 +13,6 @@ import ctypes
 import itertools
 import os
 import signal
-import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -96,18 +95,7 @@ def _run(plan: Plan, watch: StageWatch, workers: int) -> tuple[pa.Table, dict[st
 def _read(plan: Plan, stats: StageStats, kind: str) -> Iterator[pa.RecordBatch]:
     """One kind of input's batches, read on a second thread; ingest's seconds are that thread's
     reading time (it overlaps the stages)."""
-
-    def timed() -> Iterator[pa.RecordBatch]:
-        batches = plan.ingest(stats, kind)
-        while True:
-            started = time.perf_counter()
-            batch = next(batches, None)
-            stats.seconds += time.perf_counter() - started
-            if batch is None:
-                return
-            yield batch
-
-    return prefetch(timed())
+    return prefetch(stats.timed_items(plan.ingest(stats, kind)))
 
 
 def _map_logs(plan: Plan, workers: int, batches: Iterator[pa.RecordBatch]) -> Iterator[_Mapped]:

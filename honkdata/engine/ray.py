@@ -19,7 +19,6 @@ pass that learns names) run here, and the user logs after, with the completed st
 
 import contextlib
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -166,13 +165,7 @@ class _ReadParts:
         for index in items.column("part").to_pylist():
             stats, result = StageStats("ingest"), ReadResult()
             with _reported(self.tally):
-                batches = self.parts[index](result, stats)
-                while True:
-                    begin = time.perf_counter()
-                    batch = next(batches, None)
-                    stats.seconds += time.perf_counter() - begin  # reading only, not what runs downstream
-                    if batch is None:
-                        break
+                for batch in stats.timed_items(self.parts[index](result, stats)):
                     yield pa.Table.from_batches([batch])
             ray.get(self.tally.read.remote(index, stats, result))
 
