@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from honkdata.models.viterbi import viterbi
 from honkdata.train.frames import Token
 
 _SHAPE_RUNS = re.compile(r"(.)\1+")
@@ -123,25 +124,11 @@ class CrfWeights:
         emissions = np.bincount(cells, self.state.data[entries], n_tokens * n_tags).reshape(n_tokens, n_tags)
         out, at = [], 0
         for sequence in sequences:
-            out.append([self.tags[k] for k in self._viterbi(emissions[at : at + len(sequence)])])
+            # Ties go to the lowest tag id, as in crfsuite.
+            path = viterbi(emissions[at : at + len(sequence)], self.transitions)
+            out.append([self.tags[k] for k in path])
             at += len(sequence)
         return out
-
-    def _viterbi(self, emissions: np.ndarray) -> list[int]:
-        """Tag ids of the highest-scoring path; ties go to the lowest tag id, as in crfsuite."""
-        n = len(emissions)
-        if n == 0:
-            return []
-        back = np.zeros((n, len(self.tags)), np.int64)
-        score = emissions[0]
-        for t in range(1, n):
-            candidates = score[:, None] + self.transitions  # (from, to)
-            back[t] = candidates.argmax(axis=0)
-            score = candidates[back[t], np.arange(len(self.tags))] + emissions[t]
-        path = [int(score.argmax())]
-        for t in range(n - 1, 0, -1):
-            path.append(int(back[t, path[-1]]))
-        return path[::-1]
 
 
 # crfsuite's binary model (lib/crf/src/crf1d_model.c): a header of offsets, a FEAT chunk of

@@ -5,8 +5,9 @@ snapshot's word tokens.
 The snapshot tokenizes queries its own way (honkdata/tokens.py) and its tags are one per such token;
 an encoder splits each token further into word pieces. Tokens go to the encoder's tokenizer as
 pre-split words (`is_split_into_words=True`), so a piece never straddles two tokens; the first piece
-of each token carries the token's tag in training and gives it at prediction (the usual reading of
-BERT-style taggers), the other pieces are ignored (-100). A token with no piece (cut off past the
+of each token carries the token's tag in training and gives its scores at prediction (the usual
+reading of BERT-style taggers), the other pieces are ignored (-100); the tags are the best valid BIO
+path over those scores (honkdata/models/viterbi.py). A token with no piece (cut off past the
 maximum length, or a character the tokenizer drops) is predicted "O".
 """
 
@@ -14,9 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from honkdata.models.viterbi import bio_rules, viterbi
 from honkdata.tokens import tokenize
 from honkdata.train.frames import Frame, tags_to_entities
 from honkdata.train.labels import LabelSpace
@@ -194,6 +197,7 @@ class JointPredictor:
         self.max_length = max_length
         self.batch_size = batch_size
         self.autocast_dtype = autocast_dtype
+        self._bio = bio_rules(self.labels.tags)
 
     def predict(self, texts: Sequence[str]) -> list[Frame]:
         """One frame per text, in order; batched by length (padding costs as much as real pieces)."""
@@ -221,11 +225,19 @@ class JointPredictor:
         ):
             intent_logits, tag_logits = self.model(**inputs)
         confidences, intents = intent_logits.float().softmax(-1).max(-1)
-        tag_ids = tag_logits.argmax(-1).tolist()
+        scores = tag_logits.float().log_softmax(-1).cpu().numpy()
         frames = []
         for i, (p, query_tokens, row) in enumerate(zip(pieces, tokens, rows, strict=True)):
-            # A token's tag is its first piece's; a token without a piece (cut off) is outside any entity.
-            tags = [self.labels.tags[tag_ids[i][pos]] if pos >= 0 else "O" for pos in p.first_piece]
+            tags = [self.labels.tags[k] for k in self._tag_path(scores[i], p.first_piece)]
             entities = tags_to_entities(texts[row], query_tokens, tags)
             frames.append(Frame(self.labels.intents[int(intents[i])], float(confidences[i]), entities))
         return frames
+
+    def _tag_path(self, scores: np.ndarray, first_piece: Sequence[int]) -> list[int]:
+        """Each token's tag id: the best valid BIO path over the tag log-probabilities of the tokens'
+        first pieces. A token without a piece (cut off past the maximum length) is outside any entity."""
+        outside = np.full(len(self.labels.tags), -np.inf)
+        outside[self.labels.tag_ids["O"]] = 0.0
+        rows = [scores[pos] if pos >= 0 else outside for pos in first_piece]
+        start, transitions = self._bio
+        return viterbi(np.array(rows).reshape(len(rows), len(outside)), transitions, start)

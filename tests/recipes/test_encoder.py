@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from transformers import BertConfig, BertModel, BertTokenizer
 
 from honkdata.errors import HonkdataError
-from honkdata.models.joint_encoder import IGNORE, collate, to_pieces
+from honkdata.models.joint_encoder import IGNORE, JointEncoder, JointPredictor, collate, to_pieces
 from honkdata.recipes import encoder
 from honkdata.tokens import tokenize
 from honkdata.train.examples import Example, TrainingData
@@ -250,3 +250,18 @@ def test_the_packaged_minilm_trains_a_step_and_predicts(tmp_path):
     assert [f.intent in LABELS.intents for f in frames] == [True, True]
     _spans_are_into_the_query(frames, QUERIES[:2])
     assert (tmp_path / "model" / "vocab.txt").is_file() or (tmp_path / "model" / "tokenizer.json").is_file()
+
+
+def test_tags_are_read_as_the_best_valid_bio_path(tiny_base):
+    # A tag head that scores I-artist highest on every piece, then O, then B-artist: read token by
+    # token that is an entity starting with an inside tag; the best valid path is all O for two
+    # tokens (2 + 2 > 0 + 3) and one artist over all four (0 + 3 * 3 > 4 * 2).
+    model = JointEncoder(BertModel.from_pretrained(tiny_base), 32, 2, len(LABELS.tags), "mean", 0.0)
+    with torch.no_grad():
+        model.tag_head.weight.zero_()
+        model.tag_head.bias.copy_(torch.tensor([2.0, 0.0, 3.0, -9.0, -9.0]))
+    predictor = JointPredictor(model, _tokenizer(), LABELS, torch.device("cpu"), 16, 8)
+    assert LABELS.tags == ("O", "B-artist", "I-artist", "B-playlist", "I-playlist")
+    two, four = predictor.predict(["play abba", "play some taylor swift"])
+    assert two.entities == ()
+    assert [(e.type, e.text) for e in four.entities] == [("artist", "play some taylor swift")]
