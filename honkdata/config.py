@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 import yaml
@@ -94,6 +94,14 @@ class SourceConfig(_Strict):
         description="keep: a source that comes with its own split (bio folders, Snips train_/validate_ "
         "files, SLURP files, MASSIVE partition, a labeled-jsonl split field) keeps it, and a part it "
         "lacks is carved from its train rows; resplit: its rows get the configured ratio split",
+    )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        # It may hold credentials: left out of the manifest and of the config's hash (like `root`).
+        exclude=True,
+        description="for a URL path (s3://, gs://...): options of its fsspec file system, e.g. "
+        "{endpoint_url: ...} or {anon: true}; credentials otherwise come from the backend's own "
+        "environment variables (AWS_*)",
     )
 
 

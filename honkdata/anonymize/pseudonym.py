@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from honkdata.config import AnonymizeConfig
 from honkdata.errors import HonkdataError, HonkdataWarning
+from honkdata.ingest.remote import RemotePath
 from honkdata.ingest.sources import fingerprint
 
 # Public on purpose: pseudonyms made with it protect nothing. Only for the shipped synthetic sample,
@@ -41,9 +42,10 @@ class PseudonymKey:
         return hmac.new(self.secret, b"honkdata key fingerprint v1", hashlib.sha256).hexdigest()[:16]
 
 
-def is_shipped_sample(path: Path) -> bool:
+def is_shipped_sample(path: Path | RemotePath) -> bool:
     """Is `path` the synthetic sample honkdata ships, byte for byte? (size first: no hashing of big logs)"""
-    path = Path(path)
+    if isinstance(path, RemotePath):
+        return False  # the sample ships inside the package, on this machine
     return path.is_file() and path.stat().st_size == SHIPPED_SAMPLE[0] and fingerprint(path) == SHIPPED_SAMPLE
 
 
@@ -60,7 +62,7 @@ def _read_key_file(path: Path) -> bytes:
     return path.read_bytes().strip()
 
 
-def load_key(config: AnonymizeConfig, user_logs: Iterable[Path]) -> PseudonymKey:
+def load_key(config: AnonymizeConfig, user_logs: Iterable[Path | RemotePath]) -> PseudonymKey:
     """The pseudonym key for reading `user_logs`: from the environment, else the key file, else the
     public demo key, which `anonymize.demo_key` allows for the shipped synthetic sample and nothing else.
     """

@@ -21,16 +21,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from honkdata.ingest.remote import RemotePath
 from honkdata.progress import InputSize, StageEvent
 
 _HEAD = 64 << 10  # bytes of a text input sampled for its bytes per line
-_BYTES_PER_ROW = 100.0  # a guess for inputs nothing can be sampled from (dataset folders)
+_BYTES_PER_ROW = 100.0  # a guess for inputs nothing is sampled from (folders, remote files)
 
 
 def _estimated_rows(item: InputSize) -> float | None:
     """Rows an input will yield, guessed before reading it: a Parquet file says; a text file's size
-    over the bytes per line of its head (for .gz, the uncompressed size in its trailer)."""
-    if item.path.is_dir():
+    over the bytes per line of its head (for .gz, the uncompressed size in its trailer). A folder, or
+    a file on object storage (not opened twice for a guess), is guessed from its size."""
+    if item.path.is_dir() or isinstance(item.path, RemotePath):
         return None
     try:
         if item.format == "parquet":

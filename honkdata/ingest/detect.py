@@ -1,7 +1,9 @@
 """`--format auto`: recognize a source's format from its shape, peeking only at the start of a file."""
 
 import re
+import zlib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -10,6 +12,7 @@ from honkdata.errors import HonkdataError
 from honkdata.ingest.formats import PUBLIC_READERS
 from honkdata.ingest.formats.bio import bio_folders
 from honkdata.ingest.raw import open_binary
+from honkdata.ingest.remote import RemotePath
 from honkdata.ingest.text import strip_bom
 
 FORMATS = ("jsonl", "csv", "parquet", *PUBLIC_READERS)
@@ -57,26 +60,50 @@ def _json_format(head: bytes) -> str | None:
     return fmt if count * 2 > votes.total() else None
 
 
-def detect_format(path: Path) -> str:
+def detect_format(path: Path | RemotePath) -> str:
     """Format name of a source file or folder; HonkdataError when its shape is not recognized."""
+    if isinstance(path, RemotePath):
+        return _file_format(path, lambda: _remote_head(path))
     path = Path(path)
     if not path.exists():
         raise HonkdataError(f"Source {path} does not exist.")
+    if not path.is_dir():
+        return _file_format(path, lambda: _head(path))
+    if bio_folders(path):
+        return "bio"
+    files = sorted(path.glob("*.json"))
+    if files and _json_format(_head(files[0])) == "snips":
+        return "snips"
+    raise _unrecognized(path)
+
+
+def _file_format(path: Path | RemotePath, head: Callable[[], bytes]) -> str:
+    """A file's format by its name, else by its first bytes (`head`, read only when needed)."""
     name = path.name.lower().removesuffix(".gz")
-    if path.is_dir():
-        if bio_folders(path):
-            return "bio"
-        files = sorted(path.glob("*.json"))
-        if files and _json_format(_head(files[0])) == "snips":
-            return "snips"
-    elif name.endswith(".parquet"):
+    if name.endswith(".parquet"):
         return "parquet"
-    elif name.endswith((".csv", ".tsv")):
+    if name.endswith((".csv", ".tsv")):
         return "csv"
-    elif fmt := _json_format(head := _head(path)):
+    if fmt := _json_format(start := head()):
         return fmt
-    elif not head.strip() and name.endswith((".jsonl", ".ndjson")):
+    if not start.strip() and name.endswith((".jsonl", ".ndjson")):
         return "jsonl"  # an empty log: the raw reader then reports that it has no rows
-    raise HonkdataError(
+    raise _unrecognized(path)
+
+
+def _remote_head(path: RemotePath) -> bytes:
+    """What `_head` reads of a local file, in one request; a .gz file is decompressed as far as the
+    bytes fetched go."""
+    start = path.head(PEEK_BYTES)
+    if path.name.endswith(".gz"):
+        try:
+            start = zlib.decompressobj(wbits=31).decompress(start, PEEK_BYTES)
+        except zlib.error:
+            return b""
+    return strip_bom(start)
+
+
+def _unrecognized(path: Path | RemotePath) -> HonkdataError:
+    return HonkdataError(
         f"Cannot recognize the format of {path}: pass --format (one of {', '.join(FORMATS)})."
     )

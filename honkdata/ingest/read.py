@@ -5,6 +5,7 @@ enforce the reject rate the same way.
 """
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,6 +32,7 @@ def read_inputs(
     """Stream every input's batches, flagged `user_log`; append one report per input when it is done."""
     # One window for the whole build: its default end is one day after the build starts.
     window = Window.of(config.ingest.ts_earliest, config.ingest.ts_latest)
+    scratch = _scratch(config)
     for source in inputs:
         ctx = SourceContext(
             name=source.name,
@@ -41,13 +43,13 @@ def read_inputs(
             ts_window=window,
         )
         rows = with_user_id = 0
-        for batch in source.read(ctx):
+        for batch in source.read(ctx, scratch):
             rows += batch.num_rows
             with_user_id += _count_present(batch.column("user_id"))
             if on_progress:
                 on_progress(source.name, batch.num_rows)
             yield batch.append_column("user_log", pa.repeat(source.kind == "user_log", batch.num_rows))
-        size, sha256 = fingerprint(source.path)
+        size, sha256 = ctx.digest or fingerprint(source.path)
         reports.append(
             {
                 "path": str(source.path),
@@ -64,6 +66,14 @@ def read_inputs(
                 "reject_reasons": dict(sorted(ctx.reasons.items())),
             }
         )
+
+
+def _scratch(config: BuildConfig) -> Path | None:
+    """Where remote inputs are fetched to: the build's work folder, whose leftovers of a killed build
+    the next build of the dataset removes, if it is on this machine (a Ray worker on another one
+    fetches to its temporary folder)."""
+    work = config.work_path() / config.name
+    return work if work.is_dir() else None
 
 
 def _count_present(values: pa.Array) -> int:

@@ -3,10 +3,12 @@
 import functools
 import glob
 import hashlib
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
+from pathlib import Path, PurePath
+from typing import IO, NamedTuple, TypeVar
 
 import pyarrow as pa
 
@@ -15,35 +17,64 @@ from honkdata.errors import HonkdataError
 from honkdata.ingest.detect import detect_format
 from honkdata.ingest.formats import PUBLIC_READERS
 from honkdata.ingest.raw import RAW_READERS
+from honkdata.ingest.remote import RemotePath, find_remote, is_url
 from honkdata.ingest.source import SourceContext
 
 READERS = {**RAW_READERS, **PUBLIC_READERS}
 FOLDER_FORMATS = ("snips", "bio")
 # What a file of a source folder must be named like to be read (also with .gz).
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
+HASH_BLOCK = 1 << 20  # bytes per read when a local file is hashed
+FETCH_BLOCK = 8 << 20  # bytes per request to a remote file: few requests, little memory
+FilePath = TypeVar("FilePath", Path, RemotePath)
 
 
 @dataclass(frozen=True)
 class Input:
-    path: Path
+    path: Path | RemotePath
     format: str
     name: str
     kind: str  # user_log | curated
 
-    def read(self, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
+    def read(self, ctx: SourceContext, scratch: Path | None = None) -> Iterator[pa.RecordBatch]:
+        """The input's batches. A remote file is fetched first, wherever this runs (a Ray worker
+        fetches its own input), into a temporary folder under `scratch` (else the system's), and
+        deleted after the read, read to its end or not; `ctx.digest` gets the (bytes, sha256) fetched."""
+        if isinstance(self.path, RemotePath):
+            return self._read_fetched(self.path, ctx, scratch)
         return READERS[self.format](self.path, ctx)
+
+    def _read_fetched(
+        self, path: RemotePath, ctx: SourceContext, scratch: Path | None
+    ) -> Iterator[pa.RecordBatch]:
+        with _fetched(path, scratch) as (copy, digest):
+            ctx.digest = digest
+            yield from READERS[self.format](copy, ctx)
+
+
+@contextmanager
+def _fetched(path: RemotePath, scratch: Path | None) -> Iterator[tuple[Path, tuple[int, str]]]:
+    """A local copy of `path` (the readers read local files) in an owner-only temporary folder, with
+    its (bytes, sha256) counted while it is copied; the folder goes when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="fetch-", dir=scratch) as folder:
+        copy = Path(folder) / path.name
+        with open(copy, "wb") as sink:
+            digest = _hash_remote(path, sink)
+        yield copy, digest
 
 
 def _files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
 
 
-def fingerprint(path: Path) -> tuple[int, str]:
+def fingerprint(path: Path | RemotePath) -> tuple[int, str]:
     """(bytes, sha256) of a file, or of a folder's files in path order.
 
     A build asks several times (is it the shipped sample? is the snapshot up to date? the input's
     report): the answer is kept while the files' sizes and modification times stay the same.
     """
+    if isinstance(path, RemotePath):
+        return _remote_fingerprint(path)
     root = Path(path).resolve()
     return _hash_files(root, root.is_dir(), tuple((file, *_changes(file)) for file in _files(root)))
 
@@ -60,10 +91,34 @@ def _hash_files(root: Path, is_dir: bool, files: tuple[tuple[Path, int, int], ..
         if is_dir:
             digest.update(str(file.relative_to(root)).encode() + b"\0")
         with open(file, "rb") as f:
-            while block := f.read(1 << 20):
-                digest.update(block)
-                size += len(block)
+            size += _pour(f, digest, HASH_BLOCK)
     return size, digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _remote_fingerprint(path: RemotePath) -> tuple[int, str]:
+    # Kept while the listing says the same (size, modification time, entity tag), as a local file's
+    # hash is kept while its stat does.
+    return _hash_remote(path)
+
+
+def _hash_remote(path: RemotePath, sink: IO[bytes] | None = None) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    with path.open(FETCH_BLOCK) as source:
+        size = _pour(source, digest, FETCH_BLOCK, sink)
+    return size, digest.hexdigest()
+
+
+def _pour(source: IO[bytes], digest: "hashlib._Hash", block_bytes: int, sink: IO[bytes] | None = None) -> int:
+    """Hash `source` to its end, block by block, copying each block to `sink` if there is one; the
+    bytes read."""
+    size = 0
+    while block := source.read(block_bytes):
+        digest.update(block)
+        size += len(block)
+        if sink is not None:
+            sink.write(block)
+    return size
 
 
 class SkippedFile(NamedTuple):
@@ -73,39 +128,59 @@ class SkippedFile(NamedTuple):
     reason: str
 
 
-def _is_data_name(path: Path) -> bool:
-    return path.name.lower().removesuffix(".gz").endswith(DATA_SUFFIXES)
+def _is_data_name(name: str) -> bool:
+    return name.lower().removesuffix(".gz").endswith(DATA_SUFFIXES)
 
 
-def _folder_files(folder: Path) -> list[Path]:
-    """The files of a folder, without hidden ones (.git, .DS_Store) and job markers (_SUCCESS)."""
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)
-    )
+Match = tuple[list[FilePath], bool]  # the files one path or glob match stands for; is it a folder?
 
 
-def _expand_folder(path: Path, fmt: str, skipped: list[SkippedFile]) -> list[Path]:
+def _data_files(files: list[tuple[FilePath, PurePath]], skipped: list[SkippedFile]) -> list[FilePath]:
+    """The files of a folder (each with its path inside it) that are read: not hidden ones (.git,
+    .DS_Store) nor job markers (_SUCCESS); the others that are not named like data are skipped."""
+    data = []
+    for file, inside in files:
+        if any(part.startswith((".", "_")) for part in inside.parts):
+            continue
+        if _is_data_name(file.name):
+            data.append(file)
+        else:
+            skipped.append(SkippedFile(str(file), "not a data file"))
+    return data
+
+
+def _expand_folder(path: Path, fmt: str, skipped: list[SkippedFile]) -> Match[Path]:
     """A folder is one input when it is a dataset (snips, bio), else each data file in it is one."""
     if not path.is_dir() or fmt in FOLDER_FORMATS:
-        return [path]
+        return [path], False
     if fmt == "auto":
         try:
             if detect_format(path) in FOLDER_FORMATS:
-                return [path]
+                return [path], False
         except HonkdataError:
             pass
-    files = []
-    for file in _folder_files(path):
-        if _is_data_name(file):
-            files.append(file)
-        else:
-            skipped.append(SkippedFile(str(file), "not a data file"))
-    return files
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return _data_files([(f, f.relative_to(path)) for f in files], skipped), True
 
 
-def _format_of(path: Path, fmt: str, in_folder: bool, skipped: list[SkippedFile]) -> str | None:
+def _local_matches(source: SourceConfig, fmt: str, skipped: list[SkippedFile]) -> list[Match[Path]]:
+    pattern = source.path
+    found = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
+    return [_expand_folder(Path(m), fmt, skipped) for m in found if Path(m).exists()]
+
+
+def _remote_matches(source: SourceConfig, fmt: str, skipped: list[SkippedFile]) -> list[Match[RemotePath]]:
+    """As `_local_matches`, on object storage, where a folder (a prefix) is always its files."""
+    matches = find_remote(source.path, source.storage_options)
+    if fmt in FOLDER_FORMATS and any(m.is_folder for m in matches):
+        raise HonkdataError(f"a {fmt} dataset folder is read from this machine: copy {source.path} here")
+    return [
+        (_data_files(m.files, skipped), True) if m.is_folder else ([f for f, _ in m.files], False)
+        for m in matches
+    ]
+
+
+def _format_of(path: Path | RemotePath, fmt: str, in_folder: bool, skipped: list[SkippedFile]) -> str | None:
     """The reader of a file; None (and skipped) for a file of a folder whose shape is not recognized."""
     if fmt != "auto":
         return fmt
@@ -119,14 +194,13 @@ def _format_of(path: Path, fmt: str, in_folder: bool, skipped: list[SkippedFile]
 
 
 def _source_inputs(source: SourceConfig, fmt: str, skipped: list[SkippedFile]) -> list[Input]:
-    matches = sorted(glob.glob(source.path, recursive=True)) if glob.has_magic(source.path) else [source.path]
-    paths = [Path(m) for m in matches if Path(m).exists()]
-    if not paths:
+    find = _remote_matches if is_url(source.path) else _local_matches
+    if not (matches := find(source, fmt, skipped)):
         raise HonkdataError(f"source not found: {source.path}")
     inputs = []
-    for match in paths:
-        for path in _expand_folder(match, fmt, skipped):
-            if (resolved := _format_of(path, fmt, path != match, skipped)) is None:
+    for paths, in_folder in matches:
+        for path in paths:
+            if (resolved := _format_of(path, fmt, in_folder, skipped)) is None:
                 continue
             if resolved not in READERS:
                 raise HonkdataError(

@@ -39,11 +39,15 @@ class Ingest:
     def __post_init__(self) -> None:
         self.sizes: tuple[InputSize, ...] = input_sizes(self.inputs)
         # The timestamp window is fixed once, for every read of this build: its default end is a day
-        # after today, and a read that starts after midnight must agree with the rest.
+        # after today, and a read that starts after midnight must agree with the rest. The work
+        # folder, where remote inputs are fetched to, is made absolute for reads in other processes.
         ingest = self.config.ingest
         window = Window.of(ingest.ts_earliest, ingest.ts_latest)
         self._pinned = self.config.model_copy(
-            update={"ingest": ingest.model_copy(update={"ts_latest": window.latest})}
+            update={
+                "ingest": ingest.model_copy(update={"ts_latest": window.latest}),
+                "work_dir": str(self.config.work_path().absolute()),
+            }
         )
 
     def __call__(self, stats: StageStats, kind: str | None = None) -> Iterator[pa.RecordBatch]:

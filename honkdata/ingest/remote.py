@@ -1,0 +1,162 @@
+"""Inputs on object storage (s3://, gs://, any URL fsspec knows): found, named and opened.
+
+Credentials and endpoints are each backend's own (for S3 the AWS_* environment variables, with
+AWS_ENDPOINT_URL for an S3-compatible store), plus a source's `storage_options`. Whatever goes wrong
+on the way to the bytes (no backend installed, no such bucket, no permission, no network) is a
+one-line HonkdataError that names the URL.
+"""
+
+import glob
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import IO, Any, NamedTuple
+
+import fsspec
+from fsspec import AbstractFileSystem
+
+from honkdata.errors import HonkdataError
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# The honkdata extra that installs a scheme's file system, where there is one.
+EXTRAS = {"s3": "honkdata[s3]", "s3a": "honkdata[s3]"}
+_REASONS = ((FileNotFoundError, "not found"), (PermissionError, "permission denied"))
+
+
+def is_url(path: str) -> bool:
+    return _URL.match(path) is not None
+
+
+@contextmanager
+def storage_errors(url: str) -> Iterator[None]:
+    """Turn what a file system call raises into one line naming `url`. Each backend raises its own
+    errors (botocore, aiohttp, google-auth), not only OSError, so any error inside is about `url`."""
+    try:
+        yield
+    except HonkdataError:
+        raise
+    except Exception as e:
+        reason = next((text for kind, text in _REASONS if isinstance(e, kind)), type(e).__name__)
+        detail = _first_line(e)
+        raise HonkdataError(f"cannot read {url}: {reason}" + (f" ({detail})" if detail else "")) from None
+
+
+def _first_line(error: BaseException) -> str:
+    return next(iter(str(error).strip().splitlines()), "")
+
+
+def filesystem(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str]:
+    """The file system of `url` and the path on it; a backend that is not installed is named."""
+    try:
+        return fsspec.core.url_to_fs(url, **options)
+    except ImportError as e:  # fsspec's message names the package
+        scheme = url.split("://", 1)[0].lower()
+        extra = f" (pip install '{EXTRAS[scheme]}')" if scheme in EXTRAS else ""
+        raise HonkdataError(f"cannot read {url}: {_first_line(e)}{extra}") from None
+    except (ValueError, TypeError) as e:  # an unknown scheme, options the backend refuses
+        raise HonkdataError(f"cannot read {url}: {_first_line(e)}") from None
+
+
+class RemoteStat(NamedTuple):
+    st_size: int
+    st_mtime_ns: int
+
+
+@dataclass(frozen=True)
+class RemotePath:
+    """A file on a remote file system, named by its URL.
+
+    The build asks an input's path for its name, size and modification time (the progress display,
+    the key of a resumable build), as of a `pathlib.Path`: a RemotePath answers like one, from the
+    listing. It travels to Ray workers whole: its file system pickles with its options.
+    """
+
+    fs: AbstractFileSystem = field(repr=False)
+    path: str  # as the file system names it: bucket/key
+    size: int
+    mtime_ns: int  # 0 where the file system keeps no modification time
+    # An entity tag (S3, GCS, Azure) changes whenever the object is rewritten, even within the
+    # second its modification time counts in; "" where there is none.
+    etag: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.fs.unstrip_protocol(self.path)
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.path).name
+
+    def __str__(self) -> str:
+        return self.url
+
+    def is_dir(self) -> bool:
+        return False
+
+    def stat(self) -> RemoteStat:
+        return RemoteStat(self.size, self.mtime_ns)
+
+    @contextmanager
+    def open(self, block_bytes: int) -> Iterator[IO[bytes]]:
+        """The file's bytes; each read of `block_bytes` is one request, with no read-ahead buffer."""
+        with (
+            storage_errors(self.url),
+            self.fs.open(self.path, "rb", block_size=block_bytes, cache_type="none") as f,
+        ):
+            yield f
+
+    def head(self, n: int) -> bytes:
+        """The first `n` bytes (fewer in a shorter file), in one request."""
+        with storage_errors(self.url):
+            return self.fs.cat_file(self.path, start=0, end=n)
+
+
+class RemoteMatch(NamedTuple):
+    """A file or a folder (a prefix) that a URL names; a folder's files come with their path in it."""
+
+    files: list[tuple[RemotePath, PurePosixPath]]
+    is_folder: bool
+
+
+def find_remote(url: str, options: dict[str, Any]) -> list[RemoteMatch]:
+    """What `url` names, in path order: a file, a folder, or (a glob) several; none when nothing is
+    there (no such object, prefix or bucket)."""
+    fs, path = filesystem(url, options)
+    with storage_errors(url):
+        fs.invalidate_cache()  # a listing kept from earlier in this process may be stale
+        if glob.has_magic(path):
+            found = list(fs.glob(path, detail=True).values())
+        else:
+            found = [info] if (info := _info(fs, path)) else []
+        return [_match(fs, info) for info in sorted(found, key=lambda i: i["name"])]
+
+
+def _info(fs: AbstractFileSystem, path: str) -> dict | None:
+    try:
+        return fs.info(path)
+    except FileNotFoundError:
+        return None
+
+
+def _match(fs: AbstractFileSystem, info: dict) -> RemoteMatch:
+    if info["type"] != "directory":
+        file = _remote_path(fs, info)
+        return RemoteMatch([(file, PurePosixPath(file.name))], is_folder=False)
+    folder = PurePosixPath(info["name"])
+    files = (_remote_path(fs, i) for i in fs.find(info["name"], detail=True).values())
+    inside = [(f, PurePosixPath(f.path).relative_to(folder)) for f in files]
+    return RemoteMatch(sorted(inside, key=lambda f: PurePosixPath(f[0].path)), is_folder=True)
+
+
+def _remote_path(fs: AbstractFileSystem, info: dict) -> RemotePath:
+    etag = info.get("ETag") or info.get("etag") or ""
+    return RemotePath(fs, info["name"], info["size"], _modified_ns(fs, info["name"]), etag)
+
+
+def _modified_ns(fs: AbstractFileSystem, path: str) -> int:
+    try:
+        return int(fs.modified(path).timestamp() * 1_000_000_000)
+    except (NotImplementedError, IsADirectoryError):
+        return 0
