@@ -67,6 +67,16 @@ def build(
             "[default: $RAY_ADDRESS, else a Ray instance started here]",
         ),
     ] = None,
+    ray_partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--ray-partitions",
+            metavar="N",
+            min=1,
+            help="partitions of the grouping for --engine ray, each a task on a worker "
+            "[default: one per CPU of the cluster]",
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -95,8 +105,9 @@ def build(
     from honkdata.cli.progress import BuildProgress
     from honkdata.engine.local import local_engine
 
-    if ray_address is not None and engine is not EngineName.ray:
-        raise typer.BadParameter("needs --engine ray", param_hint="--ray-address")
+    for value, hint in ((ray_address, "--ray-address"), (ray_partitions, "--ray-partitions")):
+        if value is not None and engine is not EngineName.ray:
+            raise typer.BadParameter("needs --engine ray", param_hint=hint)
     if workers is not None and engine is not EngineName.local:
         raise typer.BadParameter("is for --engine local (Ray places its own tasks)", param_hint="--workers")
     sources = [{"path": s, "format": fmt} for s in source] if source else None
@@ -108,7 +119,7 @@ def build(
     if engine is EngineName.ray:
         from honkdata.engine.ray import ray_engine
 
-        run_on = ray_engine(ray_address)
+        run_on = ray_engine(ray_address, partitions=ray_partitions)
     else:
         run_on = local_engine(workers)
     with BuildProgress(err, quiet) as progress:

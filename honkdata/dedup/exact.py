@@ -5,15 +5,23 @@ folder (a file write per batch, far cheaper than an insert per batch into a data
 `finish` loads them into DuckDB in one bulk read and aggregates them with a memory limit, which spills
 instead of growing with the input: only the unique rows come back into memory. `sources` holds one
 {name, split} per input and official split the key came with.
+
+Every aggregation is per key, so the events can also be grouped apart, in partitions by key
+(`partitions`, for an engine with many machines), and the partitions' tables put together (`merge`)
+are the table one grouping of every event gives.
 """
 
 import itertools
 import os
 import secrets
 import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -36,6 +44,20 @@ _EVENT = pa.schema(
         ("source_entities", ENTITIES), ("locale", pa.string()), ("surface", pa.string()),
     ]
 )  # fmt: skip
+# The columns of a batch that `add` reads as they are: every event column but the day, which it takes
+# from the batch's `ts`.
+_READ = [name for name in _EVENT.names if name != "day"]
+
+# A row's id: the first 16 hex digits of its key's MD5, the same on every machine and in every version.
+_ROW_ID = "CREATE MACRO row_id(key) AS substr(md5(key), 1, 16)"
+
+# Partition i of n takes the keys whose ids fall in the i-th n-th of the ids' range (by their first
+# 8 hex digits, compared as the ids are in ORDER BY id): each partition's rows, in id order, follow
+# the previous partition's. A NULL id sorts last: into the last partition.
+_PARTITION = """
+SELECT coalesce((('0x' || substr(row_id(key), 1, 8))::UBIGINT * $n) >> 32, $n - 1)::INTEGER AS p
+FROM events
+"""
 
 # Spans of one variant of a key moved onto the displayed variant. Variants of a key differ only in
 # case, which keeps lengths (the key is lower-cased code point by code point), and in trailing
@@ -96,13 +118,13 @@ WITH variants AS (
     FROM events e JOIN gold g ON e.key = g.key AND e.intent = g.intent JOIN display d ON d.key = e.key
     GROUP BY e.key
 ){capped_cte}
-SELECT substr(md5(s.key), 1, 16) AS id, d.text, g.intent,
+SELECT row_id(s.key) AS id, d.text, g.intent,
        onto_display(lb.l.entities, lb.l.bound, d.text) AS entities, lb.l.source_intent,
        onto_display(lb.l.source_entities, lb.l.bound, d.text) AS source_entities,
        CASE WHEN g.intent IS NOT NULL THEN 'gold' END AS label_source,
        CAST(g.n_major / g.n_labeled AS FLOAT) AS label_confidence,
        s.count, u.n_users, s.sources, s.first_seen, s.last_seen,
-       substr(md5(s.key), 1, 16) AS dup_cluster, coalesce(g.n_intents > 1, false) AS label_conflict,
+       row_id(s.key) AS dup_cluster, coalesce(g.n_intents > 1, false) AS label_conflict,
        s.from_curated, lc.locale_votes, sf.surface_votes{capped_columns}
 FROM stats s JOIN users u USING (key) JOIN display d USING (key) LEFT JOIN gold g USING (key)
     LEFT JOIN labels lb USING (key) LEFT JOIN locales lc USING (key)
@@ -128,9 +150,13 @@ class ExactDedup:
 
     name = "exact_dedup"
 
-    def __init__(self, workdir: Path, memory_limit: str = "1GB", dp: DPConfig | None = None) -> None:
+    def __init__(
+        self, workdir: Path, memory_limit: str = "1GB", dp: DPConfig | None = None, threads: int | None = None
+    ) -> None:
+        """`threads`: DuckDB's, all the machine's cores by default."""
         # The parts hold raw user ids: they live only for the build, never in a snapshot.
         self._workdir = workdir
+        self._memory_limit = memory_limit
         # A DP release needs each user's contribution capped: (max queries per user, max events per query).
         self._caps = (dp.max_queries_per_user, dp.max_events_per_query) if dp else None
         workdir.mkdir(mode=0o700)
@@ -139,7 +165,12 @@ class ExactDedup:
         self._written = itertools.count()
         # Settings go in as values, never formatted into SQL: a crafted memory_limit (or a quote in
         # the path) must not become a statement.
-        settings = {"memory_limit": memory_limit, "temp_directory": str(workdir / "spill")}
+        settings: dict[str, str | int] = {
+            "memory_limit": memory_limit,
+            "temp_directory": str(workdir / "spill"),
+        }
+        if threads is not None:
+            settings["threads"] = threads
         try:
             self._con = duckdb.connect(str(workdir / "events.duckdb"), config=settings)
         except duckdb.Error as e:  # e.g. a limit too small to open the database in
@@ -151,12 +182,13 @@ class ExactDedup:
         if self._con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
             self._con.execute("SET enable_progress_bar = false")
         self._con.execute(_ONTO_DISPLAY)
+        self._con.execute(_ROW_ID)
 
     def add(self, batch: pa.RecordBatch, stats: StageStats) -> None:
         """Writes the batch's events as one part. Safe in a worker process forked from the build (the
         local engine's): each process names its parts by its own id."""
         stats.rows_in += batch.num_rows
-        columns = {name: batch.column(name) for name in _EVENT.names if name != "day"}
+        columns = {name: batch.column(name) for name in _READ}
         columns["day"] = pc.cast(batch.column("ts"), pa.date32())
         self._write(pa.table(columns).select(_EVENT.names).cast(_EVENT))
 
@@ -186,10 +218,53 @@ class ExactDedup:
         # where over a table the buffer manager evicts and spills.
         self._con.from_arrow(ds.dataset(written, schema=_EVENT, format="ipc")).create("events")
         table = self._con.sql(_UNIQUE_ROWS.format(**parts)).to_arrow_table()
-        self._con.close()
-        shutil.rmtree(self._workdir)
+        self._close()
         conflicts = table.column("label_conflict")
         stats.note(CONFLICTING_GOLD, pc.sum(conflicts).as_py() or 0)
         stats.rows_out += table.num_rows
         stats.drop(MERGED_IDENTICAL, stats.rows_in - table.num_rows)
         return table.drop_columns(["label_conflict"])
+
+    def partitions(self) -> "KeyPartitions | None":
+        """This grouping apart in partitions by key; None under a DP release, whose cap ranks each
+        user's keys across all keys (`_CAPPED`): every event of a user must meet in one grouping."""
+        return None if self._caps else KeyPartitions(self._memory_limit)
+
+    def merge(self, finished: Iterable[pa.Table]) -> pa.Table:
+        """The tables of this grouping's partitions (`partitions`), each finished, in partition order,
+        as one: each holds a range of ids in id order, so together they are the table `finish` gives
+        over all their events, byte for byte. Instead of `finish`: it closes this grouping's own
+        database and folder, which took no event."""
+        self._close()
+        return pa.concat_tables(finished)
+
+    def _close(self) -> None:
+        self._con.close()
+        shutil.rmtree(self._workdir)
+
+
+@dataclass(frozen=True)
+class KeyPartitions:
+    """ExactDedup apart in partitions by key, for an engine's workers (it pickles)."""
+
+    memory_limit: str
+
+    def split(self, table: pa.Table, n: int) -> list[pa.Table]:
+        """`table`'s events, with only the columns the grouping reads, in `n` partitions by key: a
+        key's events go to the same partition on every machine (MD5, unsalted), and partition i's
+        ids all sort before partition i+1's."""
+        events = table.select([*_READ, "ts"])
+        with duckdb.connect(config={"threads": 1}) as con:  # one core: a task of the engine's
+            con.execute(_ROW_ID)
+            con.register("events", events)  # insertion order kept (the default): p is row by row
+            partition = con.sql(_PARTITION, params={"n": n}).to_arrow_table().column("p").to_numpy()
+        order = np.argsort(partition, kind="stable")
+        bounds = np.searchsorted(partition[order], np.arange(n + 1))
+        # A take per partition, not slices of one: a slice would carry the whole table's buffers
+        # into whatever pickles it.
+        return [events.take(order[start:end]) for start, end in pairwise(bounds)]
+
+    def grouping(self, workdir: Path, threads: int) -> ExactDedup:
+        """A grouping for one partition's events, in `workdir`, on `threads` cores: an engine's task
+        has that many, not the machine's."""
+        return ExactDedup(workdir, self.memory_limit, threads=threads)

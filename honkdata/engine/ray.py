@@ -5,9 +5,18 @@ through the batch stages with `map_batches`, which Ray Data fuses into that same
 event (a user id before its pseudonym, a query before it is scrubbed) never enters Ray's object
 store, which spills to disk outside the build's owner-only work folder. Inputs are read in parallel;
 one input is one task, so a log meant for a cluster comes as many files (as logs are written).
-The anonymized batches stream back here into the grouping (exact dedup, in DuckDB, which spills):
-its result does not depend on the order batches arrive in, so the snapshot is the one the local
-engine builds, to the content hash. The table stages then run here too (honkdata.engine.run).
+
+The grouping (exact dedup) runs on the workers too, as a hash-partitioned exchange (`_Exchange`):
+the blocks the map tasks leave in the object store are split by the grouping's partitions (a
+stable hash of the key) in tasks of their own, each partition's pieces go into a grouping of its own
+in a task (DuckDB under the same memory limit, spilling to that worker's disk), and only the unique
+rows come back here, a partition at a time, into one table: the table one grouping of every event
+gives, to the content hash. Ray Data's own hash shuffle (`repartition(keys=...)`) would not do:
+it hands a partition on as blocks of any size, with nothing that says which partition a block is,
+and keeps partitions in its aggregators' memory unless told to spill. A grouping that cannot be
+split (exact dedup under DP, whose cap ranks each user's keys across all keys) runs here as before,
+every anonymized batch streaming back to it; its result does not depend on the order batches
+arrive in either. The table stages then run here (honkdata.engine.run).
 
 What the stages learn on the workers comes back through a small actor (`_Tally`): each call's
 counters, the PII values anonymize found and the pseudonymized ids' digests (for the leak check),
@@ -19,16 +28,20 @@ pass that learns names) run here, and the user logs after, with the completed st
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from honkdata.anonymize.stage import Anonymize
-from honkdata.engine.plan import BatchStage, Plan
+from honkdata.engine.plan import BatchStage, Grouping, Partitions, Plan
 from honkdata.engine.run import Engine
 from honkdata.errors import HonkdataError
 from honkdata.ingest.stage import Ingest, InputRead, ReadResult
@@ -37,18 +50,31 @@ from honkdata.stage import StageStats
 
 INSTALL = "pip install 'honkdata[ray]'"
 _BLOCK_BYTES = 8 << 20
+# A split task takes blocks until they come to _PIECE_BYTES per partition: pieces well above the
+# 100 KB under which Ray keeps a task's result in its owner's memory (here, this process's), and
+# fewer objects for this process to own when there are many partitions; or to _SPLIT_BYTES, which
+# bounds a split task's memory however many partitions there are (past 2,560 the pieces get smaller
+# than 100 KB: use fewer partitions, each on more cores).
+_PIECE_BYTES = 1 << 20
+_SPLIT_BYTES = 256 << 20
 
 
-def ray_engine(address: str | None = None, num_cpus: int | None = None) -> Engine:
+def ray_engine(
+    address: str | None = None, num_cpus: int | None = None, partitions: int | None = None
+) -> Engine:
     """An engine that runs a plan with Ray Data: on the cluster at `address` (host:port or
     ray://host:port), else on the one `ray.init` finds ($RAY_ADDRESS) or starts here with `num_cpus`.
-    A Ray connection this process already has is used as it is, and left open."""
+    A Ray connection this process already has is used as it is, and left open. The grouping runs on
+    the workers in `partitions` tasks, by default one per CPU of the cluster; each has the cluster's
+    CPUs ÷ `partitions` of them (at most a node's), so one partition per node uses each node whole."""
     try:
         import ray  # noqa: F401  (optional: only this engine needs it)
     except ImportError:
         raise HonkdataError(f"the ray engine needs Ray, which is not installed: {INSTALL}") from None
     if address and num_cpus:
         raise HonkdataError("num_cpus is for a Ray instance started here, not for a cluster at an address")
+    if partitions is not None and partitions < 1:
+        raise HonkdataError(f"partitions must be 1 or more, not {partitions}")
 
     def run(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageStats]]:
         import ray
@@ -58,7 +84,7 @@ def ray_engine(address: str | None = None, num_cpus: int | None = None) -> Engin
             _connect(address, num_cpus)
         try:
             with _ray_data_settings():
-                return _run(plan, watch)
+                return _run(plan, watch, partitions)
         finally:
             if started:
                 ray.shutdown()
@@ -222,7 +248,7 @@ class _Phase:
     here: Sequence[BatchStage] = field(default_factory=tuple)
 
 
-def _run(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageStats]]:
+def _run(plan: Plan, watch: StageWatch, partitions: int | None) -> tuple[pa.Table, dict[str, StageStats]]:
     import ray
 
     ingest = plan.ingest
@@ -232,8 +258,10 @@ def _run(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageStats]
     watch.emit(StageEvent(ingest.name, inputs=ingest.sizes))
     tally = ray.remote(num_cpus=0)(_Tally).remote()  # bookkeeping: it must not hold a CPU the tasks need
     parts = ingest.parts()
-    for phase in _phases(plan, parts, tally):
-        _stream(plan, ingest, stats, parts, phase, tally)
+    exchange = _exchange(plan, partitions, tally)
+    with _failures(tally):
+        for phase in (p for p in _phases(plan, parts, tally) if p.parts):
+            _map(plan, stats, _dataset(parts, phase, tally), phase, exchange)
     summary: _Summary = ray.get(tally.summary.remote())
     for read_stats, result in summary.reads:
         stats[ingest.name].add(read_stats)
@@ -243,12 +271,13 @@ def _run(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageStats]
     anonymize = _anonymize_stage(plan)
     if anonymize is not None:
         anonymize.absorb(summary.found, summary.seen)
-    _check_counts(plan, stats)
     ingest.finish(stats[ingest.name])
     for stage in (ingest, *plan.batch_stages):
         watch.finished(stats[stage.name])
-    with watch.timed(stats[plan.grouping.name]):
-        table = plan.grouping.finish(stats[plan.grouping.name])
+    grouping = stats[plan.grouping.name]
+    with _failures(tally), watch.timed(grouping):
+        table = exchange.finish(plan.grouping, grouping) if exchange else plan.grouping.finish(grouping)
+    _check_counts(plan, stats)
     return table, stats
 
 
@@ -277,41 +306,183 @@ def _phases(plan: Plan, parts: list[InputRead], tally: Any) -> list[_Phase]:
     return phases
 
 
-def _stream(
-    plan: Plan,
-    ingest: Ingest,
-    stats: dict[str, StageStats],
-    parts: list[InputRead],
-    phase: _Phase,
-    tally: Any,
+def _map(
+    plan: Plan, stats: dict[str, StageStats], data: Any, phase: _Phase, exchange: "_Exchange | None"
 ) -> None:
-    """One phase's batches, read and mapped by Ray Data, into the grouping here."""
+    """One phase's events, read and mapped by Ray Data, into the exchange, or into the grouping here."""
+    if exchange is None:
+        _group_here(plan, _here(stats, data, phase), stats[plan.grouping.name])
+    else:
+        exchange.send(_blocks(stats, data, phase))
+
+
+def _dataset(parts: list[InputRead], phase: _Phase, tally: Any) -> Any:
+    """A phase's inputs read and mapped by the batch stages that run on the workers: a Ray dataset."""
     import ray
 
-    if not phase.parts:
-        return
     data = ray.data.from_items([{"part": i} for i in phase.parts], override_num_blocks=len(phase.parts))
     data = data.map_batches(_ReadParts(tuple(parts), tally), batch_size=1, batch_format="pyarrow")
     for stage in phase.remote:
         data = data.map_batches(stage, batch_size=None, batch_format="pyarrow")
-    on_progress = ingest.on_progress
-    grouping = stats[plan.grouping.name]
+    return data
+
+
+def _here(stats: dict[str, StageStats], data: Any, phase: _Phase) -> Iterator[pa.RecordBatch]:
+    """The dataset's batches, here, through the batch stages that run here."""
+    for table in data.iter_batches(batch_size=None, batch_format="pyarrow"):
+        if not table.num_rows:
+            continue
+        batch = _record_batch(table)
+        for stage in phase.here:
+            with stats[stage.name].timed():
+                batch = stage(batch, stats[stage.name])
+        yield batch
+
+
+def _group_here(plan: Plan, batches: Iterable[pa.RecordBatch], stats: StageStats) -> None:
+    """Batches into the grouping, in this process."""
+    on_progress = plan.ingest.on_progress
+    for batch in batches:
+        if on_progress:  # rows that reach the grouping (each block is one input's): a progress estimate
+            on_progress(batch.column("source")[0].as_py(), batch.num_rows)
+        with stats.timed():
+            plan.grouping.add(batch, stats)
+
+
+def _blocks(stats: dict[str, StageStats], data: Any, phase: _Phase) -> Iterator[tuple[Any, int]]:
+    """The dataset's blocks in the object store, with their bytes: as the workers left them there
+    (never fetched here), or put there after the batch stages that run here."""
+    import ray
+
+    if phase.here:
+        for batch in _here(stats, data, phase):
+            yield ray.put(pa.Table.from_batches([batch])), batch.nbytes
+        return
+    for bundle in data.iter_internal_ref_bundles():
+        yield from zip(bundle.block_refs, (m.size_bytes for m in bundle.metadata), strict=True)
+
+
+@contextlib.contextmanager
+def _failures(tally: Any) -> Iterator[None]:
+    """A task's error that a user can act on (what it sent the tally) as one line."""
+    import ray
+
     try:
-        for table in data.iter_batches(batch_size=None, batch_format="pyarrow"):
-            if not table.num_rows:
-                continue
-            batch = _record_batch(table)
-            for stage in phase.here:
-                with stats[stage.name].timed():
-                    batch = stage(batch, stats[stage.name])
-            if on_progress:  # rows that reach the grouping (each block is one input's): a progress estimate
-                on_progress(batch.column("source")[0].as_py(), batch.num_rows)
-            with grouping.timed():
-                plan.grouping.add(batch, grouping)
+        yield
     except ray.exceptions.RayError:
         if error := ray.get(tally.failure.remote()):
             raise HonkdataError(error) from None
         raise
+
+
+def _exchange(plan: Plan, partitions: int | None, tally: Any) -> "_Exchange | None":
+    """The grouping on the workers, in `partitions` partitions (the cluster's CPUs by default);
+    None where the grouping cannot be split (exact dedup under DP), which then runs here."""
+    import ray
+
+    split = plan.grouping.partitions()
+    if split is None:
+        return None
+    cpus = [int(node["Resources"].get("CPU", 0)) for node in ray.nodes() if node["Alive"]]
+    n = partitions or max(1, sum(cpus))
+    threads = max(1, min(sum(cpus) // n, max(cpus, default=1)))
+    return _Exchange(split, n, threads, tally, plan.ingest.on_progress)
+
+
+class _Exchange:
+    """Blocks of events split by partition in tasks near them, each partition grouped by a task."""
+
+    def __init__(self, partitions: Partitions, n: int, threads: int, tally: Any, on_progress: Any) -> None:
+        import ray
+
+        self.partitions, self.n, self.threads = partitions, n, threads
+        self.tally, self.on_progress = tally, on_progress
+        self.pieces: list[list[Any]] = [[] for _ in range(n)]  # by partition: refs to its pieces
+        self.reports: list[Any] = []  # of the split tasks not heard from yet
+        self.split_seconds = 0.0
+        self._split = ray.remote(num_cpus=1)(_split)
+        self._group = ray.remote(num_cpus=threads)(_group)  # DuckDB runs on as many threads
+
+    def send(self, blocks: Iterable[tuple[Any, int]]) -> None:
+        """Splits `blocks`, as they come, a split task per n × _PIECE_BYTES of them (_SPLIT_BYTES at most)."""
+        group: list[Any] = []
+        size = 0
+        for block, nbytes in blocks:
+            group.append(block)
+            size += nbytes
+            if size >= min(self.n * _PIECE_BYTES, _SPLIT_BYTES):
+                self._send(group)
+                group, size = [], 0
+        if group:
+            self._send(group)
+
+    def _send(self, blocks: list[Any]) -> None:
+        *pieces, report = self._split.options(num_returns=self.n + 1).remote(self.partitions, self.n, *blocks)
+        for partition, piece in zip(self.pieces, pieces, strict=True):
+            partition.append(piece)
+        self.reports.append(report)
+        self._hear(timeout=0)
+
+    def _hear(self, timeout: float | None) -> None:
+        """The reports of the split tasks done (all, with no timeout): the progress, their seconds."""
+        import ray
+
+        if not self.reports:
+            return
+        ready, self.reports = ray.wait(self.reports, num_returns=len(self.reports), timeout=timeout)
+        for rows, seconds in ray.get(ready):
+            self.split_seconds += seconds
+            for source, n in rows.items() if self.on_progress else ():
+                self.on_progress(source, n)
+
+    def finish(self, grouping: Grouping, stats: StageStats) -> pa.Table:
+        """Each partition grouped by a task, their tables merged here as each comes back. The
+        grouping's seconds: the split tasks' together, and the wait here for the partitions."""
+        self._hear(timeout=None)
+        stats.seconds += self.split_seconds
+        tasks = [
+            self._group.remote(self.partitions, pieces, self.threads, stats.name, self.tally)
+            for pieces in self.pieces
+        ]
+        self.pieces = []  # the tasks hold them now: a partition's go once it is grouped
+        return grouping.merge(_finished(tasks, stats))
+
+
+def _finished(tasks: list[Any], stats: StageStats) -> Iterator[pa.Table]:
+    """The partitions' tables in partition order, one at a time, their counters into `stats`."""
+    import ray
+
+    for task in tasks:
+        table, part = ray.get(task)
+        stats.add(part)
+        yield table
+
+
+def _split(partitions: Partitions, n: int, *blocks: pa.Table) -> list[Any]:
+    """A Ray task: the blocks' events in `n` pieces by partition; then the rows it split by input
+    (the progress) and its seconds."""
+    started = time.perf_counter()
+    table = pa.concat_tables(blocks)
+    pieces = partitions.split(table, n)
+    counts = pc.value_counts(table.column("source")).to_pylist()
+    return [*pieces, ({c["values"]: c["counts"] for c in counts}, time.perf_counter() - started)]
+
+
+def _group(
+    partitions: Partitions, pieces: list[Any], threads: int, name: str, tally: Any
+) -> tuple[pa.Table, StageStats]:
+    """A Ray task: one partition's pieces, fetched one at a time, into a grouping of their own, in
+    an owner-only folder of this worker's temp folder ($TMPDIR); its table and its counters."""
+    import ray
+
+    stats = StageStats(name)
+    with _reported(tally), tempfile.TemporaryDirectory(prefix="honkdata-") as folder:
+        grouping = partitions.grouping(Path(folder) / "grouping", threads)
+        for piece in pieces:
+            table = ray.get(piece)
+            if table.num_rows:
+                grouping.add(_record_batch(table), stats)
+        return grouping.finish(stats), stats
 
 
 def _check_counts(plan: Plan, stats: dict[str, StageStats]) -> None:

@@ -1,4 +1,9 @@
 import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
 
 import nbformat
 import pyarrow as pa
@@ -11,12 +16,17 @@ from honkdata.schema import RECORD
 from honkdata.stage import StageStats
 
 
-def _dedup(tmp_path, rows: list[dict]) -> tuple[list[dict], StageStats]:
+def _events(rows: list[dict]) -> pa.RecordBatch:
+    """Rows as the grouping gets them: normalized, user-log events those without a gold intent."""
     for i, row in enumerate(rows):
         row.setdefault("source", "s")
         row.setdefault("line", i + 1)
     batch = Normalize(NormalizeConfig())(pa.RecordBatch.from_pylist(rows, schema=RECORD), StageStats("n"))
-    batch = batch.append_column("user_log", pa.array([r.get("intent") is None for r in rows]))
+    return batch.append_column("user_log", pa.array([r.get("intent") is None for r in rows]))
+
+
+def _dedup(tmp_path, rows: list[dict]) -> tuple[list[dict], StageStats]:
+    batch = _events(rows)
     stats = StageStats("exact_dedup")
     tmp_path.mkdir(exist_ok=True)
     dedup = ExactDedup(tmp_path / "work")
@@ -175,3 +185,96 @@ def test_the_grouping_runs_inside_a_jupyter_kernel(tmp_path):
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     printed = "".join(o.get("text", "") for o in nb.cells[0].outputs)
     assert "grouping ready" in printed
+
+
+def _many_events(n: int) -> pa.RecordBatch:
+    """Events of many keys, with case and punctuation variants, users, days, locales, surfaces, and
+    gold labels that conflict: every part of the grouping's row."""
+    draw = random.Random(3)
+    names = ["abba", "queen", "adele", "muse", "blur", "sade", "toto", "yes", "kiss", "cher", "ghost"]
+    rows = []
+    for i in range(n):
+        name = draw.choice(names)
+        row = {
+            "query": draw.choice([f"play {name}", f"Play {name.upper()}!", f"skip {name}", f"{name} radio"]),
+            "user_id": f"u{draw.randrange(20)}",
+            "ts": dt.datetime(2026, 9, 1 + draw.randrange(20), tzinfo=dt.UTC),
+            "locale": draw.choice([None, "en-US", "en-GB"]),
+            "surface": draw.choice([None, "voice", "app"]),
+            "source": draw.choice(["log", "gold"]),
+            "line": i + 1,
+        }
+        if row["source"] == "gold":
+            row["intent"] = draw.choice(["play_music", "play_radio"])
+            start = row["query"].lower().index(name)
+            row["entities"] = [{"type": "artist", "start": start, "end": start + len(name), "text": name}]
+        rows.append(row)
+    return _events(rows)
+
+
+def test_partitions_grouped_apart_give_the_table_of_one_grouping(tmp_path):
+    """What lets the Ray engine group on its workers: each partition's table, merged in partition
+    order, is one grouping's over every event (rows and their order), and the counters add up."""
+    events = _many_events(600)
+    whole, whole_stats = ExactDedup(tmp_path / "whole"), StageStats("exact_dedup")
+    whole.add(events, whole_stats)
+    expected = whole.finish(whole_stats)
+
+    driver = ExactDedup(tmp_path / "driver")
+    partitions = driver.partitions()
+    stats, finished = StageStats("exact_dedup"), []
+    for i, piece in enumerate(partitions.split(pa.Table.from_batches([events]), 3)):
+        grouping, part = partitions.grouping(tmp_path / f"part{i}", 1), StageStats("exact_dedup")
+        grouping.add(piece.to_batches()[0], part)
+        finished.append(grouping.finish(part))
+        stats.add(part)
+    merged = driver.merge(finished)
+
+    assert all(t.num_rows for t in finished) and expected.num_rows == 33
+    assert merged.equals(expected)
+    assert (stats.rows_in, stats.rows_out, stats.dropped, stats.notes) == (
+        whole_stats.rows_in,
+        whole_stats.rows_out,
+        whole_stats.dropped,
+        whole_stats.notes,
+    )
+    assert stats.notes[CONFLICTING_GOLD] > 0
+    assert not (tmp_path / "driver").exists(), "merge releases the driver's grouping"
+
+
+_KEYS_BY_PARTITION = """
+import json, sys
+import pyarrow as pa
+from honkdata.dedup.exact import KeyPartitions
+events = pa.ipc.open_file(sys.argv[1]).read_all()
+print(json.dumps([sorted(set(p.column("key").to_pylist())) for p in KeyPartitions("1GB").split(events, 4)]))
+"""
+
+
+def test_every_key_lands_in_one_partition_the_same_in_every_process(tmp_path):
+    events = pa.Table.from_batches([_many_events(300)])
+    pieces = ExactDedup(tmp_path / "work").partitions().split(events, 4)
+    keys = [set(p.column("key").to_pylist()) for p in pieces]
+    assert sum(len(k) for k in keys) == len(set().union(*keys)) == 33  # no key in two partitions
+    assert sorted(pa.concat_tables(pieces).column("line").to_pylist()) == list(range(1, 301))  # all rows
+    path = tmp_path / "events.arrow"
+    with pa.ipc.new_file(path, events.schema) as f:
+        f.write_table(events)
+    for seed in ("1", "2"):  # Python's own str hash differs with the seed; the partitions must not
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", _KEYS_BY_PARTITION, str(path)], env=env, capture_output=True
+        )
+        assert out.returncode == 0, out.stderr.decode()
+        assert json.loads(out.stdout) == [sorted(k) for k in keys]
+
+
+def test_a_partitions_grouping_runs_on_the_cores_it_is_given(tmp_path):
+    """A Ray task that holds one CPU must not run DuckDB on every core of its node."""
+    grouping = ExactDedup(tmp_path / "work").partitions().grouping(tmp_path / "part", 1)
+    assert grouping._con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+
+
+def test_a_dp_grouping_is_not_split(tmp_path):
+    """The DP cap ranks each user's keys across all keys: its events must meet in one grouping."""
+    assert ExactDedup(tmp_path / "work", dp=DPConfig()).partitions() is None

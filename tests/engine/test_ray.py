@@ -1,11 +1,13 @@
 """The Ray engine builds the snapshot the local engine builds: same content hash, rows, counters and
-quarantine, on every public format and on a raw log with bad lines, PII and a curated set."""
+quarantine, on every public format and on a raw log with bad lines, PII and a curated set, with the
+grouping on its workers (or, under DP, on the driver)."""
 
 import json
 import random
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -15,7 +17,7 @@ from honkdata.anonymize.stage import PII_FOUND, anonymizer
 from honkdata.build import BuildResult, build
 from honkdata.cli import app
 from honkdata.config import BuildConfig
-from honkdata.dedup.exact import ExactDedup
+from honkdata.dedup.exact import ExactDedup, KeyPartitions
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.sources import resolve_inputs
@@ -43,6 +45,26 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.fixture
+def merged(monkeypatch: pytest.MonkeyPatch) -> list[list[pa.Table]]:
+    """The partitions' tables each build merged here, one list per build that grouped on the
+    workers. A partition grouped in this process (the driver) fails the build: they belong on the
+    workers, which have their own copy of the code, unpatched."""
+    calls: list[list[pa.Table]] = []
+    merge = ExactDedup.merge
+
+    def spy(self: ExactDedup, finished: list[pa.Table]) -> pa.Table:
+        calls.append(list(finished))
+        return merge(self, calls[-1])
+
+    def on_the_driver(self: KeyPartitions, workdir: Path, threads: int) -> ExactDedup:
+        raise AssertionError("a partition was grouped on the driver")
+
+    monkeypatch.setattr(ExactDedup, "merge", spy)
+    monkeypatch.setattr(KeyPartitions, "grouping", on_the_driver)
+    return calls
+
+
 def _both(config: BuildConfig) -> tuple[BuildResult, BuildResult]:
     """The same config built by each engine, into a store of its own."""
     local = build(config.model_copy(update={"root": str(Path(config.root) / "local")}))
@@ -58,11 +80,17 @@ def test_both_engines_build_the_same_snapshot_of_every_public_format(fmt, path, 
 
 
 def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
-    make_config, bad_log, second_log, curated
+    make_config, bad_log, second_log, curated, merged
 ):
     config = make_config(bad_log, second_log, curated, name="mixed", ingest={"max_reject_rate": 0.5})
     local, on_ray = _both(config)
     assert_same_snapshot(local, on_ray)
+
+    # The Ray build grouped on the workers, in a partition per CPU, each of its own keys.
+    (partitions,) = merged
+    ids = [t.column("id").to_pylist() for t in partitions]
+    assert len(ids) == 2 and all(ids)
+    assert not set(ids[0]) & set(ids[1]) and ids[0] + ids[1] == sorted(ids[0] + ids[1])
 
     stages = on_ray.manifest["stages"]
     assert stages["ingest"]["dropped"] == {QUARANTINED: 3}  # the bytes that are not UTF-8 are repaired
@@ -74,6 +102,21 @@ def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
     assert "play www.thebeatles.com remix" in texts  # learned from the curated set before scrubbing
     assert not any("<URL>" in t for t in texts)
     assert any("<PHONE>" in t for t in texts) and any("<EMAIL>" in t for t in texts)
+
+
+def test_a_dp_build_groups_on_the_driver_and_equals_the_local_one(
+    make_config, bad_log, second_log, curated, merged
+):
+    """The DP cap ranks each user's keys across all keys: no partition by key. The few users per
+    query of these logs are (all but surely) below DP's selection, so the rows that stay are the
+    curated ones, exempt from noise, and the snapshots can be compared."""
+    dp = {"epsilon": 1.0, "delta": 1e-6}
+    config = make_config(
+        bad_log, second_log, curated, name="dp", anonymize={"dp": dp}, ingest={"max_reject_rate": 0.5}
+    )
+    local, on_ray = _both(config)
+    assert_same_snapshot(local, on_ray)
+    assert on_ray.manifest["anonymize"]["release"].startswith("dp(") and merged == []
 
 
 def test_the_leak_check_sees_the_ids_the_workers_pseudonymized(make_config, tmp_path):
@@ -184,16 +227,17 @@ def test_an_input_read_apart_rejects_and_reports_as_one_read_of_every_input(tmp_
     assert apart.quarantine.path.read_text() == whole.quarantine.path.read_text()
 
 
-def test_the_cli_builds_on_ray(tmp_path, second_log, curated, bad_log):
+def test_the_cli_builds_on_ray(tmp_path, second_log, curated, bad_log, merged):
     def run(*args: str):
         return runner.invoke(app, ["build", "--k-anon", "1", "--json", *args])
 
     sources = ["-s", str(second_log), "-s", str(curated)]
     local = run(*sources, "--root", str(tmp_path / "l"))
-    on_ray = run(*sources, "--root", str(tmp_path / "r"), "--engine", "ray")
+    on_ray = run(*sources, "--root", str(tmp_path / "r"), "--engine", "ray", "--ray-partitions", "3")
     assert local.exit_code == on_ray.exit_code == 0, on_ray.output
     hashes = [json.loads(r.stdout)["manifest"]["content_hash"] for r in (local, on_ray)]
     assert hashes[0] == hashes[1]
+    assert [len(tables) for tables in merged] == [3]
 
     rejected = run("-s", str(bad_log), "--root", str(tmp_path / "b"), "--engine", "ray")
     assert rejected.exit_code == 2 and not rejected.stdout
@@ -206,6 +250,7 @@ def test_the_cli_builds_on_ray(tmp_path, second_log, curated, bad_log):
     [
         (["--engine", "spark"], "'spark' is not one of"),
         (["--ray-address", "10.0.0.1:6379"], "--ray-address"),
+        (["--ray-partitions", "4"], "--ray-partitions"),
     ],
 )
 def test_the_cli_refuses_an_unknown_engine_and_an_address_without_ray(tmp_path, args, message):
@@ -223,3 +268,8 @@ def test_without_ray_installed_the_engine_says_how_to_install_it(monkeypatch):
 def test_a_cpu_count_is_for_a_local_instance_only():
     with pytest.raises(HonkdataError, match="num_cpus"):
         ray_engine("10.0.0.1:6379", num_cpus=2)
+
+
+def test_the_grouping_needs_a_partition_at_least():
+    with pytest.raises(HonkdataError, match="partitions must be 1 or more, not 0"):
+        ray_engine(partitions=0)
