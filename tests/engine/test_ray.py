@@ -65,28 +65,32 @@ def merged(monkeypatch: pytest.MonkeyPatch) -> list[list[pa.Table]]:
     return calls
 
 
-def _both(config: BuildConfig) -> tuple[BuildResult, BuildResult]:
+def _both(config: BuildConfig, partitions: int | None = None) -> tuple[BuildResult, BuildResult]:
     """The same config built by each engine, into a store of its own."""
     local = build(config.model_copy(update={"root": str(Path(config.root) / "local")}))
-    on_ray = build(config.model_copy(update={"root": str(Path(config.root) / "ray")}), engine=ray_engine())
+    on_ray = build(
+        config.model_copy(update={"root": str(Path(config.root) / "ray")}),
+        engine=ray_engine(partitions=partitions),
+    )
     return local, on_ray
 
 
 @pytest.mark.parametrize(("fmt", "path", "n_rows"), EVERY_FORMAT)
-def test_both_engines_build_the_same_snapshot_of_every_public_format(fmt, path, n_rows, make_config):
+def test_both_engines_build_the_same_snapshot_of_every_public_format(fmt, path, n_rows, make_config, merged):
     local, on_ray = _both(make_config(path, name=fmt))
     assert_same_snapshot(local, on_ray)
     assert on_ray.manifest["stages"]["ingest"]["rows_out"] == n_rows
+    assert merged == []  # a cluster of one machine groups on the driver unless partitions are asked for
 
 
 def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
     make_config, bad_log, second_log, curated, merged
 ):
     config = make_config(bad_log, second_log, curated, name="mixed", ingest={"max_reject_rate": 0.5})
-    local, on_ray = _both(config)
+    local, on_ray = _both(config, partitions=2)
     assert_same_snapshot(local, on_ray)
 
-    # The Ray build grouped on the workers, in a partition per CPU, each of its own keys.
+    # The Ray build grouped on the workers, in the two partitions asked for, each of its own keys.
     (partitions,) = merged
     ids = [t.column("id").to_pylist() for t in partitions]
     assert len(ids) == 2 and all(ids)
