@@ -1,6 +1,11 @@
 import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
+import fsspec
 import pytest
 
 from honkdata.config import BuildConfig, load_config
@@ -88,3 +93,61 @@ def labeled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = {"path": str(SNIPS_SAMPLE), "format": "snips", "kind": "curated", "split": "resplit"}
     build(load_config(None, name="snips", root=str(root), sources=[source]))
     return root
+
+
+BUCKET = "honkdata-inputs"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server on loopback for the module, with fake credentials in the environment."""
+    from moto.server import ThreadedMotoServer  # here: most tests never start it, and it is slow to import
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    # fsspec keeps each file system it made, with its client: one made for an earlier module's server
+    # would still talk to that (stopped) server.
+    s3 = fsspec.get_filesystem_class("s3")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        s3.clear_instance_cache()
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield endpoint
+    s3.clear_instance_cache()
+    server.stop()
+
+
+@dataclass
+class Prefix:
+    """A prefix of the bucket that is one test's own."""
+
+    name: str
+
+    def url(self, key: str = "") -> str:
+        return f"s3://{BUCKET}/{self.name}/{key}"
+
+    def put(self, key: str, body: bytes | Path) -> str:
+        data = body.read_bytes() if isinstance(body, Path) else body
+        boto3.client("s3").put_object(Bucket=BUCKET, Key=f"{self.name}/{key}", Body=data)
+        return self.url(key)
+
+    def put_folder(self, folder: Path) -> str:
+        for file in folder.rglob("*"):
+            if file.is_file():
+                self.put(file.relative_to(folder).as_posix(), file)
+        return self.url()
+
+
+@pytest.fixture
+def prefix(s3_endpoint: str) -> Prefix:
+    return Prefix(uuid.uuid4().hex)

@@ -1,4 +1,4 @@
-"""`honkdata snapshots list | show | diff | tag`."""
+"""`honkdata snapshots list | show | diff | tag | push | pull`."""
 
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,9 +9,14 @@ from rich.table import Column, Table
 from honkdata.cli.common import JsonOption, RootOption, err, friendly_errors, open_store, out, print_json
 
 if TYPE_CHECKING:
+    from honkdata.snapshot.mirror import Transfer
     from honkdata.snapshot.store import SnapshotRef, SnapshotStore
 
-app = typer.Typer(name="snapshots", help="List, inspect, compare and tag snapshots.", no_args_is_help=True)
+app = typer.Typer(
+    name="snapshots",
+    help="List, inspect, compare and tag snapshots; push them to object storage and pull them back.",
+    no_args_is_help=True,
+)
 
 REF = "name@vN, name@latest or name@TAG"
 
@@ -247,3 +252,45 @@ def snapshots_tag(
         out.print(f"{tag} already names {snapshot}", highlight=False)
     else:
         out.print(f"moved tag {tag} from {previous} to {snapshot}", highlight=False)
+
+
+@app.command("push")
+@friendly_errors
+def snapshots_push(
+    ref: Annotated[str, typer.Argument(help=REF)],
+    url: Annotated[
+        str, typer.Argument(help="any fsspec URL (s3://bucket/prefix, gs://, file://, memory://)")
+    ],
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Copy a version to URL/<name>/vNNNN/: data files and card first, each checked against the manifest,
+    manifest.json last, so the version counts there only once it is whole. A version already there is
+    not copied again, and one with another manifest is never overwritten. Credentials: the backend's own
+    (AWS_* and AWS_ENDPOINT_URL for S3)."""
+    from honkdata.snapshot.mirror import push_snapshot
+
+    _transferred(push_snapshot(ref, url, root), json, "pushed {ref} to {url}", "{ref} is already at {url}")
+
+
+@app.command("pull")
+@friendly_errors
+def snapshots_pull(
+    url: Annotated[str, typer.Argument(help="a pushed version: URL/<name>/vNNNN")],
+    root: RootOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Copy a pushed version into the store under its own version number, every data file checked
+    against the manifest before it is published; a no-op if the store has it with the same content."""
+    from honkdata.snapshot.mirror import pull_snapshot
+
+    _transferred(pull_snapshot(url, root), json, "pulled {ref} into {path}", "{ref} is already at {path}")
+
+
+def _transferred(transfer: "Transfer", json: bool, copied: str, already: str) -> None:
+    """What a push or pull did: one line (`copied` or `already`, filled from it), or its JSON."""
+    if json:
+        print_json(transfer.to_dict())
+        return
+    line = copied if transfer.copied else already
+    _plain(line.format(ref=transfer.ref, url=transfer.url, path=transfer.path))

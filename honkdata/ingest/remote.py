@@ -30,9 +30,10 @@ def is_url(path: str) -> bool:
 
 
 @contextmanager
-def storage_errors(url: str) -> Iterator[None]:
-    """Turn what a file system call raises into one line naming `url`. Each backend raises its own
-    errors (botocore, aiohttp, google-auth), not only OSError, so any error inside is about `url`."""
+def storage_errors(url: str, doing: str = "read") -> Iterator[None]:
+    """Turn what a file system call raises into one line naming `url` ("cannot {doing} {url}: ...").
+    Each backend raises its own errors (botocore, aiohttp, google-auth), not only OSError, so any
+    error inside is about `url`."""
     try:
         yield
     except HonkdataError:
@@ -40,23 +41,24 @@ def storage_errors(url: str) -> Iterator[None]:
     except Exception as e:
         reason = next((text for kind, text in _REASONS if isinstance(e, kind)), type(e).__name__)
         detail = _first_line(e)
-        raise HonkdataError(f"cannot read {url}: {reason}" + (f" ({detail})" if detail else "")) from None
+        raise HonkdataError(f"cannot {doing} {url}: {reason}" + (f" ({detail})" if detail else "")) from None
 
 
 def _first_line(error: BaseException) -> str:
     return next(iter(str(error).strip().splitlines()), "")
 
 
-def filesystem(url: str, options: dict[str, Any]) -> tuple[AbstractFileSystem, str]:
-    """The file system of `url` and the path on it; a backend that is not installed is named."""
+def filesystem(url: str, options: dict[str, Any], doing: str = "read") -> tuple[AbstractFileSystem, str]:
+    """The file system of `url` and the path on it; a backend that is not installed is named (in
+    the words of `storage_errors`)."""
     try:
         return fsspec.core.url_to_fs(url, **options)
     except ImportError as e:  # fsspec's message names the package
         scheme = url.split("://", 1)[0].lower()
         extra = f" (pip install '{EXTRAS[scheme]}')" if scheme in EXTRAS else ""
-        raise HonkdataError(f"cannot read {url}: {_first_line(e)}{extra}") from None
+        raise HonkdataError(f"cannot {doing} {url}: {_first_line(e)}{extra}") from None
     except (ValueError, TypeError) as e:  # an unknown scheme, options the backend refuses
-        raise HonkdataError(f"cannot read {url}: {_first_line(e)}") from None
+        raise HonkdataError(f"cannot {doing} {url}: {_first_line(e)}") from None
 
 
 class RemoteStat(NamedTuple):

@@ -34,6 +34,7 @@ from honkdata.errors import HonkdataError
 from honkdata.recipes import get_recipe
 from honkdata.registry.config import DeliveryConfig
 from honkdata.registry.store import ModelVersion, now_iso
+from honkdata.snapshot.mirror import upload_marker_last
 from honkdata.snapshot.store import fsync_dir, fsync_tree
 from honkdata.snapshot.write import file_sha256
 from honkdata.train.folder import read_model_config, write_json
@@ -108,13 +109,11 @@ def export_release(
     with tempfile.TemporaryDirectory(prefix="honkdata-release-") as tmp:
         staging = Path(tmp) / release
         _build(version, staging, summary, report)
+        files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != RELEASE_FILE)
+        names = [p.relative_to(staging).as_posix() for p in files]
         try:
             # release.json last: until it is there, the release does not count.
-            files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != RELEASE_FILE)
-            for path in [*files, staging / RELEASE_FILE]:
-                remote = f"{root}/{release}/{path.relative_to(staging).as_posix()}"
-                fs.makedirs(remote.rsplit("/", 1)[0], exist_ok=True)
-                fs.put_file(str(path), remote)
+            upload_marker_last(fs, staging, f"{root}/{release}", names, RELEASE_FILE)
         except OSError as e:
             raise HonkdataError(f"cannot upload {release} to {config.location}: {e}") from None
     return release

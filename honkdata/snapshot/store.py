@@ -143,7 +143,7 @@ class SnapshotStore:
     def resolve(self, ref: str) -> SnapshotRef:
         """`name@vN`, `name@N`, `name@latest`, `name@TAG` or plain `name` (latest)."""
         name, _, version = ref.partition("@")
-        _check_name(name)
+        check_name(name)
         versions = self.versions(name)
         if not versions:
             raise HonkdataError(f"no snapshots named {name!r} under {self.root}")
@@ -204,16 +204,13 @@ class SnapshotStore:
         """The snapshot's manifest; BrokenSnapshotError saying why if it is unreadable or incomplete."""
         folder = self.path(ref)
         try:
-            manifest = orjson.loads((folder / "manifest.json").read_bytes())
+            data = (folder / "manifest.json").read_bytes()
         except OSError as e:
             raise BrokenSnapshotError(ref, folder, f"cannot read manifest.json: {e.strerror}") from None
-        except orjson.JSONDecodeError as e:
-            raise BrokenSnapshotError(ref, folder, f"manifest.json is not valid JSON ({e})") from None
         try:
-            _Manifest.model_validate(manifest)
-        except ValidationError as e:
-            raise BrokenSnapshotError(ref, folder, f"manifest.json: {describe_errors(e)}") from None
-        return manifest
+            return parse_manifest(data)
+        except ValueError as e:
+            raise BrokenSnapshotError(ref, folder, str(e)) from None
 
     def summaries(self) -> list[dict]:
         """Every published snapshot, oldest first per name: ref, path, tags, created_at, rows,
@@ -267,14 +264,15 @@ class SnapshotStore:
                     shutil.rmtree(stale, ignore_errors=True)
 
     @contextmanager
-    def writer(self, name: str) -> Iterator[tuple[SnapshotRef, Path]]:
+    def writer(self, name: str, version: int | None = None) -> Iterator[tuple[SnapshotRef, Path]]:
         """Hold the dataset's lock and yield (next ref, staging folder); publish on clean exit.
 
         The caller writes everything, manifest.json last, into the staging folder. On any error
         the staging folder is removed and nothing becomes visible. A folder that already holds
         the next version's place (not a snapshot: it has no manifest) is an error before any work.
+        `version` is for a copy from elsewhere, which keeps its number: refused if it is published.
         """
-        _check_name(name)
+        check_name(name)
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / ".lock", "a+") as lock:
@@ -287,7 +285,9 @@ class SnapshotStore:
             for stale in folder.glob(f"{_STAGING_PREFIX}*"):  # left by killed builds; we hold the lock
                 shutil.rmtree(stale, ignore_errors=True)
             self.clear_stale()  # the other datasets' (ours is locked, so skipped there)
-            ref = self.next_version(name)
+            ref = self.next_version(name) if version is None else SnapshotRef(name, version)
+            if ref.version in self.versions(name):  # only a version asked for can be
+                raise HonkdataError(f"{ref} is already in {self.root}; a published version is never replaced")
             _check_free(self.path(ref))  # before the work, not at the rename after it
             staging = folder / f"{_STAGING_PREFIX}{version_dir(ref.version)}-{os.getpid()}"
             staging.mkdir()
@@ -306,13 +306,26 @@ def _valid_name(name: str) -> bool:
     return re.fullmatch(NAME_PATTERN, name) is not None
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     """A dataset name is one plain folder of the store: a ref must not lead outside it."""
     if not _valid_name(name):
         raise HonkdataError(
             f"bad dataset name {name!r}: letters, digits, '.', '_' and '-' only, starting with a letter "
             "or digit"
         )
+
+
+def parse_manifest(data: bytes) -> dict:
+    """A manifest.json's content, checked for what its readers rely on; a ValueError saying why not."""
+    try:
+        manifest = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise ValueError(f"manifest.json is not valid JSON ({e})") from None
+    try:
+        _Manifest.model_validate(manifest)
+    except ValidationError as e:
+        raise ValueError(f"manifest.json: {describe_errors(e)}") from None
+    return manifest
 
 
 def _check_tag(tag: str) -> None:

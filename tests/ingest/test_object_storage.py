@@ -8,16 +8,11 @@ import json
 import shutil
 import sys
 import tempfile
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from honkdata.build import BuildResult, build
@@ -30,61 +25,12 @@ from honkdata.ingest.remote import RemotePath
 from honkdata.ingest.sources import resolve_inputs
 from honkdata.label.stage import ApplyLabels
 from honkdata.snapshot.store import SnapshotStore
-from tests.conftest import write_jsonl
+from tests.conftest import BUCKET, write_jsonl
 from tests.engine.conftest import bad_log, counters, curated, quarantined  # noqa: F401  (fixtures)
 from tests.ingest.test_formats import MASSIVE
 
-BUCKET = "honkdata-inputs"
 SECRET = "s3cr3t-that-must-not-be-published"
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """An S3-compatible server on loopback for the module, with fake credentials in the environment."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        yield endpoint
-    server.stop()
-
-
-@dataclass
-class Prefix:
-    """A prefix of the bucket that is one test's own."""
-
-    name: str
-
-    def url(self, key: str = "") -> str:
-        return f"s3://{BUCKET}/{self.name}/{key}"
-
-    def put(self, key: str, body: bytes | Path) -> str:
-        data = body.read_bytes() if isinstance(body, Path) else body
-        boto3.client("s3").put_object(Bucket=BUCKET, Key=f"{self.name}/{key}", Body=data)
-        return self.url(key)
-
-    def put_folder(self, folder: Path) -> str:
-        for file in folder.rglob("*"):
-            if file.is_file():
-                self.put(file.relative_to(folder).as_posix(), file)
-        return self.url()
-
-
-@pytest.fixture
-def prefix(s3_endpoint: str) -> Prefix:
-    return Prefix(uuid.uuid4().hex)
 
 
 @pytest.fixture
