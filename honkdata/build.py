@@ -224,7 +224,7 @@ def _checkpoints(
     spill a kill left half-written: the grouping always starts from the first event."""
     inputs = [(str(i.path), i.size, i.path.stat().st_mtime_ns) for i in sizes]
     key = build_key(config.fingerprint(), inputs, human_digest, __version__, parent and parent.version)
-    work = config.work_path() / config.name
+    work = config.dataset_work_path()
     for folder in work.glob("*") if work.is_dir() else ():
         if not (resume and folder.name == key):
             shutil.rmtree(folder, ignore_errors=True)

@@ -262,6 +262,10 @@ class BuildConfig(_Strict):
     def work_path(self) -> Path:
         return Path(self.work_dir) if self.work_dir else self.root_path() / "_work"
 
+    def dataset_work_path(self) -> Path:
+        """This dataset's builds' temporary files: what a killed build left there, the next one removes."""
+        return self.work_path() / self.name
+
     def quarantine_path(self) -> Path:
         return Path(self.quarantine_dir) if self.quarantine_dir else self.root_path() / "_quarantine"
 

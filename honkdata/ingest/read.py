@@ -72,7 +72,7 @@ def _scratch(config: BuildConfig) -> Path | None:
     """Where remote inputs are fetched to: the build's work folder, whose leftovers of a killed build
     the next build of the dataset removes, if it is on this machine (a Ray worker on another one
     fetches to its temporary folder)."""
-    work = config.work_path() / config.name
+    work = config.dataset_work_path()
     return work if work.is_dir() else None
 
 
