@@ -91,7 +91,7 @@ def _hash_files(root: Path, is_dir: bool, files: tuple[tuple[Path, int, int], ..
         if is_dir:
             digest.update(str(file.relative_to(root)).encode() + b"\0")
         with open(file, "rb") as f:
-            size += _pour(f, digest, HASH_BLOCK)
+            size += pour(f, digest, HASH_BLOCK)
     return size, digest.hexdigest()
 
 
@@ -105,11 +105,11 @@ def _remote_fingerprint(path: RemotePath) -> tuple[int, str]:
 def _hash_remote(path: RemotePath, sink: IO[bytes] | None = None) -> tuple[int, str]:
     digest = hashlib.sha256()
     with path.open(FETCH_BLOCK) as source:
-        size = _pour(source, digest, FETCH_BLOCK, sink)
+        size = pour(source, digest, FETCH_BLOCK, sink)
     return size, digest.hexdigest()
 
 
-def _pour(source: IO[bytes], digest: "hashlib._Hash", block_bytes: int, sink: IO[bytes] | None = None) -> int:
+def pour(source: IO[bytes], digest: "hashlib._Hash", block_bytes: int, sink: IO[bytes] | None = None) -> int:
     """Hash `source` to its end, block by block, copying each block to `sink` if there is one; the
     bytes read."""
     size = 0

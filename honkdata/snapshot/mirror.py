@@ -26,6 +26,7 @@ from fsspec import AbstractFileSystem
 from honkdata.config import default_root
 from honkdata.errors import HonkdataError
 from honkdata.ingest.remote import filesystem, storage_errors
+from honkdata.ingest.sources import FETCH_BLOCK, pour
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore, check_name, parse_manifest, version_dir
 from honkdata.snapshot.write import file_sha256
 
@@ -162,9 +163,10 @@ def _local_digest(path: Path) -> FileDigest:
 
 
 def _remote_digest(fs: AbstractFileSystem, path: str) -> FileDigest:
+    digest = hashlib.sha256()
     with fs.open(path, "rb") as f:
-        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
-    return FileDigest(fs.size(path), sha256)
+        size = pour(f, digest, FETCH_BLOCK)  # counted as read: no second request for the size
+    return FileDigest(size, digest.hexdigest())
 
 
 def _remote_manifest(fs: AbstractFileSystem, path: str) -> bytes | None:
