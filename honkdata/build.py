@@ -42,7 +42,7 @@ from honkdata.snapshot.freshness import current_snapshot, labels_digest, warn_if
 from honkdata.snapshot.invariants import check_invariants
 from honkdata.snapshot.manifest import BuildRecord, build_manifest
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore
-from honkdata.snapshot.write import write_snapshot_files
+from honkdata.snapshot.write import CARD, write_snapshot_files
 from honkdata.split import AssignSplits
 from honkdata.stage import StageStats
 from honkdata.taxonomy import Taxonomy, load_taxonomy
@@ -78,7 +78,7 @@ def _verify(check: LeakCheck, user_logs: set[str], exempt: set[str]) -> Callable
 
     def verify(staging: Path, manifest: bytes) -> None:
         hits = {f.name: check.scan_parquet(f, user_logs, exempt) for f in sorted(staging.rglob("*.parquet"))}
-        hits["README.md"] = check.scan_text((staging / "README.md").read_text())
+        hits[CARD] = check.scan_text((staging / CARD).read_text())
         hits["manifest.json"] = check.scan_text(manifest.decode())
         leaks = {name: dict(found) for name, found in hits.items() if found}
         if leaks:

@@ -7,8 +7,8 @@
                             so a reader never sees half a snapshot
 
 A version already at the URL with the same manifest is not copied again; one with another manifest
-is never overwritten. A pull downloads into the store's staging folder, checks every data file
-against the manifest, and publishes with the store's own rename, keeping the version's number.
+is never overwritten. A pull downloads into the store's staging folder, checks every data file and the
+card against the manifest, and publishes with the store's own rename, keeping the version's number.
 
 Credentials and endpoints are the backend's own (for S3 the AWS_* variables, AWS_ENDPOINT_URL for an
 S3-compatible store), plus `storage_options`. Whatever goes wrong is one HonkdataError line.
@@ -28,10 +28,9 @@ from honkdata.errors import HonkdataError
 from honkdata.ingest.remote import filesystem, storage_errors
 from honkdata.ingest.sources import FETCH_BLOCK, pour
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore, check_name, parse_manifest, version_dir
-from honkdata.snapshot.write import file_sha256
+from honkdata.snapshot.write import CARD, file_sha256
 
 MANIFEST = "manifest.json"
-CARD = "README.md"
 _VERSION_FOLDER = re.compile(r"v(\d{4,})")
 
 
@@ -65,7 +64,9 @@ def push_snapshot(
     folder = store.path(snapshot)
     manifest = store.manifest(snapshot)  # checked before anything leaves the store
     data = (folder / MANIFEST).read_bytes()
-    expected = {**_split_digests(manifest, str(snapshot)), CARD: _local_digest(folder / CARD)}
+    # A version written before manifests held the card's digest: its card as it is here.
+    card = _card_digest(manifest) or _local_digest(folder / CARD)
+    expected = {**_split_digests(manifest, str(snapshot)), CARD: card}
     target = f"{url.rstrip('/')}/{snapshot.name}/{version_dir(snapshot.version)}"
     with storage_errors(target, "write"):
         fs, path = filesystem(target, storage_options or {}, "write")
@@ -93,13 +94,13 @@ def pull_snapshot(
     store = _store(root)
     if ref.version in store.versions(ref.name):
         return _already_pulled(store, ref, manifest, url)
-    expected = _split_digests(manifest, url)
+    expected: dict[str, FileDigest | None] = {**_split_digests(manifest, url), CARD: _card_digest(manifest)}
     with store.writer(ref.name, ref.version) as (_, staging):
         (staging / "data").mkdir()
         for name, digest in expected.items():
             _download(fs, f"{path}/{name}", staging / name, url)
-            _check_digest(f"{url}/{name}", _local_digest(staging / name), digest)
-        _download(fs, f"{path}/{CARD}", staging / CARD, url)
+            if digest is not None:  # None: a card of a version older than the card's digest
+                _check_digest(f"{url}/{name}", _local_digest(staging / name), digest)
         (staging / MANIFEST).write_bytes(data)  # last, as the store's writer wants it
     return Transfer(ref, url, store.path(ref), copied=True)
 
@@ -133,6 +134,13 @@ def _split_digests(manifest: dict, where: str) -> dict[str, FileDigest]:
             raise HonkdataError(f"{where}: the manifest gives no size and sha256 of {entry['file']} to check")
         digests[entry["file"]] = FileDigest(entry["bytes"], entry["sha256"])
     return digests
+
+
+def _card_digest(manifest: dict) -> FileDigest | None:
+    """The card's size and sha256 as the manifest gives them; None in a manifest written before they
+    were kept (parse_manifest checked their types)."""
+    card = manifest.get("card")
+    return FileDigest(card["bytes"], card["sha256"]) if card else None
 
 
 def _check_digest(where: str, actual: FileDigest, expected: FileDigest) -> None:

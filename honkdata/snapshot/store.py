@@ -45,6 +45,12 @@ class _Split(_Shape):
     file: str | None = Field(pattern=r"^data/[A-Za-z0-9][A-Za-z0-9._-]*\.parquet$")  # inside the snapshot
 
 
+class _Card(_Shape):
+    file: str
+    sha256: str
+    bytes: int
+
+
 class _Input(_Shape):
     path: str
     format: str
@@ -84,6 +90,7 @@ class _Manifest(_Shape):
     stages: dict[str, _Stage]
     label_distribution: dict[str, dict[str, int]]
     largest_duplicate_clusters: list[_Cluster] = []
+    card: _Card | None = None  # absent in manifests written before the card's digest was kept
 
     @field_validator("splits")
     @classmethod

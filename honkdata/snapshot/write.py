@@ -12,6 +12,8 @@ import pyarrow.parquet as pq
 from honkdata.schema import SNAPSHOT, SPLITS
 from honkdata.snapshot.card import data_file, dataset_card, snapshot_features
 
+CARD = "README.md"  # the dataset card, beside the data folder
+
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -88,7 +90,11 @@ def write_snapshot_files(
     manifest["label_source_distribution"] = distribution(table, "label_source")
     manifest["source_distribution"] = source_distribution(table)
     manifest["content_hash"] = content_hash(splits)
-    (staging / "README.md").write_text(dataset_card(manifest, features))
+    card = staging / CARD
+    card.write_text(dataset_card(manifest, features))
+    # After the card is written from the manifest, so the card cannot hold its own digest: a copy of
+    # the snapshot (pull) checks it as it checks the data files.
+    manifest["card"] = {"file": CARD, "sha256": file_sha256(card), "bytes": card.stat().st_size}
     manifest_bytes = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
     if verify is not None:
         verify(staging, manifest_bytes)

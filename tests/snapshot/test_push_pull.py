@@ -131,18 +131,39 @@ def test_a_version_without_its_manifest_is_not_pulled_until_a_push_completes_it(
     assert _files(fresh / V1) == _files(one / V1)
 
 
-def test_a_corrupted_file_at_the_url_is_refused_and_nothing_is_published(built, prefix, tmp_path):
+@pytest.mark.parametrize("damaged", ["train", "card"])
+def test_a_corrupted_file_at_the_url_is_refused_and_nothing_is_published(built, prefix, tmp_path, damaged):
     push_snapshot("q@v1", prefix.url(), built[0])
-    train = json.loads(_objects(prefix)[f"{V1}/manifest.json"])["splits"]["train"]["file"]
-    data = bytearray(_objects(prefix)[f"{V1}/{train}"])
+    manifest = json.loads(_objects(prefix)[f"{V1}/manifest.json"])
+    name = manifest["splits"]["train"]["file"] if damaged == "train" else manifest["card"]["file"]
+    data = bytearray(_objects(prefix)[f"{V1}/{name}"])
     data[len(data) // 2] ^= 0xFF  # same size, other bytes
-    prefix.put(f"{V1}/{train}", bytes(data))
+    prefix.put(f"{V1}/{name}", bytes(data))
     fresh = tmp_path / "fresh"
 
     refused = _invoke("snapshots", "pull", prefix.url(V1), "--root", str(fresh))
-    _assert_one_line_cli_error(refused, "checksum mismatch", f"{prefix.url(V1)}/{train}", "not published")
+    _assert_one_line_cli_error(refused, "checksum mismatch", f"{prefix.url(V1)}/{name}", "not published")
     assert SnapshotStore(fresh).versions("q") == []
     assert not list(fresh.rglob(".staging-*"))
+
+
+def test_the_manifest_holds_the_cards_digest_and_an_older_one_pulls_without(built, prefix, tmp_path):
+    folder = built[0] / V1
+    card = json.loads((folder / "manifest.json").read_bytes())["card"]
+    assert card == {
+        "file": "README.md",
+        "sha256": hashlib.sha256((folder / "README.md").read_bytes()).hexdigest(),
+        "bytes": (folder / "README.md").stat().st_size,
+    }
+    # A version published before manifests kept the card's digest: its card comes over as it is.
+    older = json.loads((folder / "manifest.json").read_bytes())
+    del older["card"]
+    push_snapshot("q@v1", prefix.url(), built[0])
+    prefix.put(f"{V1}/manifest.json", json.dumps(older).encode())
+    prefix.put(f"{V1}/README.md", b"an older card")
+    pulled = pull_snapshot(prefix.url(V1), tmp_path / "fresh")
+    assert (pulled.path / "README.md").read_bytes() == b"an older card"
+    assert "card" not in SnapshotStore(tmp_path / "fresh").manifest(SnapshotRef("q", 1))
 
 
 def test_a_pull_into_a_store_that_has_the_version(built, prefix):
