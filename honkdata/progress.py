@@ -44,7 +44,7 @@ def input_sizes(inputs: "list[Input]") -> tuple[InputSize, ...]:
 
 
 def _size(path: Path) -> int:
-    if path.is_dir():
+    if isinstance(path, Path) and path.is_dir():  # a remote folder's stat sums its files, as listed
         return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return path.stat().st_size
 

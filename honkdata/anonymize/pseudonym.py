@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from honkdata.config import AnonymizeConfig
 from honkdata.errors import HonkdataError, HonkdataWarning
-from honkdata.ingest.remote import RemotePath
+from honkdata.ingest.remote import RemoteFolder, RemotePath
 from honkdata.ingest.sources import fingerprint
 
 # Public on purpose: pseudonyms made with it protect nothing. Only for the shipped synthetic sample,
@@ -42,9 +42,9 @@ class PseudonymKey:
         return hmac.new(self.secret, b"honkdata key fingerprint v1", hashlib.sha256).hexdigest()[:16]
 
 
-def is_shipped_sample(path: Path | RemotePath) -> bool:
+def is_shipped_sample(path: Path | RemotePath | RemoteFolder) -> bool:
     """Is `path` the synthetic sample honkdata ships, byte for byte? (size first: no hashing of big logs)"""
-    if isinstance(path, RemotePath):
+    if not isinstance(path, Path):
         return False  # the sample ships inside the package, on this machine
     return path.is_file() and path.stat().st_size == SHIPPED_SAMPLE[0] and fingerprint(path) == SHIPPED_SAMPLE
 
@@ -62,7 +62,7 @@ def _read_key_file(path: Path) -> bytes:
     return path.read_bytes().strip()
 
 
-def load_key(config: AnonymizeConfig, user_logs: Iterable[Path | RemotePath]) -> PseudonymKey:
+def load_key(config: AnonymizeConfig, user_logs: Iterable[Path | RemotePath | RemoteFolder]) -> PseudonymKey:
     """The pseudonym key for reading `user_logs`: from the environment, else the key file, else the
     public demo key, which `anonymize.demo_key` allows for the shipped synthetic sample and nothing else.
     """

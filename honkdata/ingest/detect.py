@@ -1,5 +1,6 @@
 """`--format auto`: recognize a source's format from its shape, peeking only at the start of a file."""
 
+import functools
 import re
 import zlib
 from collections import Counter
@@ -10,9 +11,9 @@ import orjson
 
 from honkdata.errors import HonkdataError
 from honkdata.ingest.formats import PUBLIC_READERS
-from honkdata.ingest.formats.bio import bio_folders
+from honkdata.ingest.formats.bio import bio_parts
 from honkdata.ingest.raw import open_binary
-from honkdata.ingest.remote import RemotePath
+from honkdata.ingest.remote import RemoteFolder, RemotePath
 from honkdata.ingest.text import strip_bom
 
 FORMATS = ("jsonl", "csv", "parquet", *PUBLIC_READERS)
@@ -60,21 +61,49 @@ def _json_format(head: bytes) -> str | None:
     return fmt if count * 2 > votes.total() else None
 
 
-def detect_format(path: Path | RemotePath) -> str:
+def detect_format(path: Path | RemotePath | RemoteFolder) -> str:
     """Format name of a source file or folder; HonkdataError when its shape is not recognized."""
     if isinstance(path, RemotePath):
         return _file_format(path, lambda: _remote_head(path))
-    path = Path(path)
-    if not path.exists():
-        raise HonkdataError(f"Source {path} does not exist.")
-    if not path.is_dir():
-        return _file_format(path, lambda: _head(path))
-    if bio_folders(path):
+    if isinstance(path, RemoteFolder):
+        fmt = _remote_folder_format(path)
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise HonkdataError(f"Source {path} does not exist.")
+        if not path.is_dir():
+            return _file_format(path, lambda: _head(path))
+        fmt = _local_folder_format(path)
+    if fmt is None:
+        raise _unrecognized(path)
+    return fmt
+
+
+def _folder_format(
+    is_file: Callable[[str], bool], json_names: list[str], head: Callable[[str], bytes]
+) -> str | None:
+    """A dataset folder's format, or None: bio when it or a split subfolder holds a seq.in (`is_file`
+    of a path inside it), snips when the first of its top-level *.json files (`json_names`, in name
+    order) opens like a Snips intent file; `head` reads the start of that one file only."""
+    if bio_parts(is_file):
         return "bio"
-    files = sorted(path.glob("*.json"))
-    if files and _json_format(_head(files[0])) == "snips":
+    if json_names and _json_format(head(json_names[0])) == "snips":
         return "snips"
-    raise _unrecognized(path)
+    return None
+
+
+def _local_folder_format(path: Path) -> str | None:
+    names = sorted(p.name for p in path.glob("*.json"))
+    return _folder_format(lambda inside: (path / inside).is_file(), names, lambda name: _head(path / name))
+
+
+# Resolving a source asks twice (is the prefix a dataset? which reader?): one head request serves
+# both, kept while the listing (sizes, times, entity tags) stays the same.
+@functools.lru_cache(maxsize=64)
+def _remote_folder_format(folder: RemoteFolder) -> str | None:
+    files = {str(inside): file for file, inside in folder.files}
+    names = sorted(name for name in files if "/" not in name and name.endswith(".json"))
+    return _folder_format(files.__contains__, names, lambda name: _remote_head(files[name]))
 
 
 def _file_format(path: Path | RemotePath, head: Callable[[], bytes]) -> str:
@@ -103,7 +132,7 @@ def _remote_head(path: RemotePath) -> bytes:
     return strip_bom(start)
 
 
-def _unrecognized(path: Path | RemotePath) -> HonkdataError:
+def _unrecognized(path: Path | RemotePath | RemoteFolder) -> HonkdataError:
     return HonkdataError(
         f"Cannot recognize the format of {path}: pass --format (one of {', '.join(FORMATS)})."
     )

@@ -115,14 +115,40 @@ class RemotePath:
             return self.fs.cat_file(self.path, start=0, end=n)
 
 
-class RemoteMatch(NamedTuple):
-    """A file or a folder (a prefix) that a URL names; a folder's files come with their path in it."""
+@dataclass(frozen=True)
+class RemoteFolder:
+    """A folder (a prefix) on a remote file system, with its files as listed, each with its path in it.
 
-    files: list[tuple[RemotePath, PurePosixPath]]
-    is_folder: bool
+    A dataset folder (snips, bio) is one input: like a RemotePath, it answers for its name, size and
+    modification time as a local folder's `pathlib.Path` would (its files' bytes together, the newest
+    file's time), so the progress display and a resumable build's key need no request.
+    """
+
+    fs: AbstractFileSystem = field(repr=False)
+    path: str  # as the file system names it: bucket/prefix
+    files: tuple[tuple[RemotePath, PurePosixPath], ...]  # in path order
+
+    @property
+    def url(self) -> str:
+        return self.fs.unstrip_protocol(self.path).rstrip("/") + "/"
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.path).name
+
+    def __str__(self) -> str:
+        return self.url
+
+    def is_dir(self) -> bool:
+        return True
+
+    def stat(self) -> RemoteStat:
+        return RemoteStat(
+            sum(f.size for f, _ in self.files), max((f.mtime_ns for f, _ in self.files), default=0)
+        )
 
 
-def find_remote(url: str, options: dict[str, Any]) -> list[RemoteMatch]:
+def find_remote(url: str, options: dict[str, Any]) -> list[RemotePath | RemoteFolder]:
     """What `url` names, in path order: a file, a folder, or (a glob) several; none when nothing is
     there (no such object, prefix or bucket)."""
     fs, path = filesystem(url, options)
@@ -142,14 +168,13 @@ def _info(fs: AbstractFileSystem, path: str) -> dict | None:
         return None
 
 
-def _match(fs: AbstractFileSystem, info: dict) -> RemoteMatch:
+def _match(fs: AbstractFileSystem, info: dict) -> RemotePath | RemoteFolder:
     if info["type"] != "directory":
-        file = _remote_path(fs, info)
-        return RemoteMatch([(file, PurePosixPath(file.name))], is_folder=False)
+        return _remote_path(fs, info)
     folder = PurePosixPath(info["name"])
     files = (_remote_path(fs, i) for i in fs.find(info["name"], detail=True).values())
     inside = [(f, PurePosixPath(f.path).relative_to(folder)) for f in files]
-    return RemoteMatch(sorted(inside, key=lambda f: PurePosixPath(f[0].path)), is_folder=True)
+    return RemoteFolder(fs, info["name"], tuple(sorted(inside, key=lambda f: PurePosixPath(f[0].path))))
 
 
 def _remote_path(fs: AbstractFileSystem, info: dict) -> RemotePath:

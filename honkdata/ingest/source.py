@@ -36,7 +36,7 @@ class SourceContext:
     rows_repaired: int = 0
     ts_invalid: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
-    # (bytes, sha256) of a fetched remote file, counted as it was copied for the reader; else None.
+    # (bytes, sha256) of a fetched remote file or folder, counted as it was copied for the reader; else None.
     digest: tuple[int, str] | None = None
     # Repaired lines counted in rows_repaired that may still be rejected (and then taken back out).
     _repaired_lines: set[int] = field(default_factory=set, init=False, repr=False)

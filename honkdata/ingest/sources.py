@@ -5,7 +5,7 @@ import glob
 import hashlib
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import IO, NamedTuple, TypeVar
@@ -17,7 +17,7 @@ from honkdata.errors import HonkdataError
 from honkdata.ingest.detect import detect_format
 from honkdata.ingest.formats import PUBLIC_READERS
 from honkdata.ingest.raw import RAW_READERS
-from honkdata.ingest.remote import RemotePath, find_remote, is_url
+from honkdata.ingest.remote import RemoteFolder, RemotePath, find_remote, is_url
 from honkdata.ingest.source import SourceContext
 
 READERS = {**RAW_READERS, **PUBLIC_READERS}
@@ -26,26 +26,27 @@ FOLDER_FORMATS = ("snips", "bio")
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet")
 HASH_BLOCK = 1 << 20  # bytes per read when a local file is hashed
 FETCH_BLOCK = 8 << 20  # bytes per request to a remote file: few requests, little memory
-FilePath = TypeVar("FilePath", Path, RemotePath)
+FilePath = TypeVar("FilePath", Path, RemotePath | RemoteFolder)
 
 
 @dataclass(frozen=True)
 class Input:
-    path: Path | RemotePath
+    path: Path | RemotePath | RemoteFolder
     format: str
     name: str
     kind: str  # user_log | curated
 
     def read(self, ctx: SourceContext, scratch: Path | None = None) -> Iterator[pa.RecordBatch]:
-        """The input's batches. A remote file is fetched first, wherever this runs (a Ray worker
-        fetches its own input), into a temporary folder under `scratch` (else the system's), and
-        deleted after the read, read to its end or not; `ctx.digest` gets the (bytes, sha256) fetched."""
-        if isinstance(self.path, RemotePath):
-            return self._read_fetched(self.path, ctx, scratch)
-        return READERS[self.format](self.path, ctx)
+        """The input's batches. A remote file, or every file of a remote dataset folder, is fetched
+        first, wherever this runs (a Ray worker fetches its own input), into a temporary folder under
+        `scratch` (else the system's), and deleted after the read, read to its end or not;
+        `ctx.digest` gets the (bytes, sha256) fetched."""
+        if isinstance(self.path, Path):
+            return READERS[self.format](self.path, ctx)
+        return self._read_fetched(self.path, ctx, scratch)
 
     def _read_fetched(
-        self, path: RemotePath, ctx: SourceContext, scratch: Path | None
+        self, path: RemotePath | RemoteFolder, ctx: SourceContext, scratch: Path | None
     ) -> Iterator[pa.RecordBatch]:
         with _fetched(path, scratch) as (copy, digest):
             ctx.digest = digest
@@ -53,13 +54,16 @@ class Input:
 
 
 @contextmanager
-def _fetched(path: RemotePath, scratch: Path | None) -> Iterator[tuple[Path, tuple[int, str]]]:
+def _fetched(path: RemotePath | RemoteFolder, scratch: Path | None) -> Iterator[tuple[Path, tuple[int, str]]]:
     """A local copy of `path` (the readers read local files) in an owner-only temporary folder, with
     its (bytes, sha256) counted while it is copied; the folder goes when the block ends."""
     with tempfile.TemporaryDirectory(prefix="fetch-", dir=scratch) as folder:
         copy = Path(folder) / path.name
-        with open(copy, "wb") as sink:
-            digest = _hash_remote(path, sink)
+        if isinstance(path, RemoteFolder):
+            digest = _hash_remote_folder(path, copy)
+        else:
+            with open(copy, "wb") as sink:
+                digest = _hash_remote(path, sink)
         yield copy, digest
 
 
@@ -67,15 +71,15 @@ def _files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
 
 
-def fingerprint(path: Path | RemotePath) -> tuple[int, str]:
+def fingerprint(path: Path | RemotePath | RemoteFolder) -> tuple[int, str]:
     """(bytes, sha256) of a file, or of a folder's files in path order.
 
     A build asks several times (is it the shipped sample? is the snapshot up to date? the input's
     report): the answer is kept while the files' sizes and modification times stay the same.
     """
-    if isinstance(path, RemotePath):
+    if not isinstance(path, Path):
         return _remote_fingerprint(path)
-    root = Path(path).resolve()
+    root = path.resolve()
     return _hash_files(root, root.is_dir(), tuple((file, *_changes(file)) for file in _files(root)))
 
 
@@ -89,17 +93,44 @@ def _hash_files(root: Path, is_dir: bool, files: tuple[tuple[Path, int, int], ..
     digest, size = hashlib.sha256(), 0
     for file, _, _ in files:
         if is_dir:
-            digest.update(str(file.relative_to(root)).encode() + b"\0")
+            digest.update(_entry(file.relative_to(root)))
         with open(file, "rb") as f:
             size += pour(f, digest, HASH_BLOCK)
     return size, digest.hexdigest()
 
 
+def _entry(inside: PurePath) -> bytes:
+    """What a folder's hash takes of a file's path in it, before its bytes: a file moved within the
+    folder changes the hash. The same for a local folder and a remote one, so a copy hashes the same."""
+    return str(inside).encode() + b"\0"
+
+
 @functools.lru_cache(maxsize=64)
-def _remote_fingerprint(path: RemotePath) -> tuple[int, str]:
+def _remote_fingerprint(path: RemotePath | RemoteFolder) -> tuple[int, str]:
     # Kept while the listing says the same (size, modification time, entity tag), as a local file's
     # hash is kept while its stat does.
-    return _hash_remote(path)
+    return _hash_remote_folder(path) if isinstance(path, RemoteFolder) else _hash_remote(path)
+
+
+def _hash_remote_folder(folder: RemoteFolder, copy: Path | None = None) -> tuple[int, str]:
+    """A remote folder's (bytes, sha256) as `_hash_files` counts a local one (each file's path, then
+    its bytes, in path order), each file copied to its path under `copy` if there is one."""
+    digest, size = hashlib.sha256(), 0
+    for file, inside in folder.files:
+        digest.update(_entry(inside))
+        with _sink(copy, inside, file) as sink, file.open(FETCH_BLOCK) as source:
+            size += pour(source, digest, FETCH_BLOCK, sink)
+    return size, digest.hexdigest()
+
+
+def _sink(copy: Path | None, inside: PurePath, file: RemotePath) -> AbstractContextManager[IO[bytes] | None]:
+    if copy is None:
+        return nullcontext()
+    if inside.is_absolute() or ".." in inside.parts:  # an object key may say anything: stay in `copy`
+        raise HonkdataError(f"cannot read {file.url}: its key leads out of the folder")
+    target = copy / inside
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return open(target, "wb")
 
 
 def _hash_remote(path: RemotePath, sink: IO[bytes] | None = None) -> tuple[int, str]:
@@ -153,14 +184,17 @@ def _expand_folder(path: Path, fmt: str, skipped: list[SkippedFile]) -> Match[Pa
     """A folder is one input when it is a dataset (snips, bio), else each data file in it is one."""
     if not path.is_dir() or fmt in FOLDER_FORMATS:
         return [path], False
-    if fmt == "auto":
-        try:
-            if detect_format(path) in FOLDER_FORMATS:
-                return [path], False
-        except HonkdataError:
-            pass
+    if fmt == "auto" and _is_dataset(path):
+        return [path], False
     files = sorted(p for p in path.rglob("*") if p.is_file())
     return _data_files([(f, f.relative_to(path)) for f in files], skipped), True
+
+
+def _is_dataset(folder: Path | RemoteFolder) -> bool:
+    try:
+        return detect_format(folder) in FOLDER_FORMATS
+    except HonkdataError:
+        return False
 
 
 def _local_matches(source: SourceConfig, fmt: str, skipped: list[SkippedFile]) -> list[Match[Path]]:
@@ -169,18 +203,27 @@ def _local_matches(source: SourceConfig, fmt: str, skipped: list[SkippedFile]) -
     return [_expand_folder(Path(m), fmt, skipped) for m in found if Path(m).exists()]
 
 
-def _remote_matches(source: SourceConfig, fmt: str, skipped: list[SkippedFile]) -> list[Match[RemotePath]]:
-    """As `_local_matches`, on object storage, where a folder (a prefix) is always its files."""
-    matches = find_remote(source.path, source.storage_options)
-    if fmt in FOLDER_FORMATS and any(m.is_folder for m in matches):
-        raise HonkdataError(f"a {fmt} dataset folder is read from this machine: copy {source.path} here")
+def _remote_matches(
+    source: SourceConfig, fmt: str, skipped: list[SkippedFile]
+) -> list[Match[RemotePath | RemoteFolder]]:
+    """As `_local_matches`, on object storage: a folder (a prefix) is one input when it is a dataset,
+    else each data file in it is one."""
     return [
-        (_data_files(m.files, skipped), True) if m.is_folder else ([f for f, _ in m.files], False)
-        for m in matches
+        (_data_files(list(m.files), skipped), True) if _is_files(m, fmt) else ([m], False)
+        for m in find_remote(source.path, source.storage_options)
     ]
 
 
-def _format_of(path: Path | RemotePath, fmt: str, in_folder: bool, skipped: list[SkippedFile]) -> str | None:
+def _is_files(match: RemotePath | RemoteFolder, fmt: str) -> bool:
+    """Is `match` a folder read file by file (not a dataset folder)?"""
+    if isinstance(match, RemotePath) or fmt in FOLDER_FORMATS:
+        return False
+    return fmt != "auto" or not _is_dataset(match)
+
+
+def _format_of(
+    path: Path | RemotePath | RemoteFolder, fmt: str, in_folder: bool, skipped: list[SkippedFile]
+) -> str | None:
     """The reader of a file; None (and skipped) for a file of a folder whose shape is not recognized."""
     if fmt != "auto":
         return fmt

@@ -8,9 +8,10 @@ import json
 import shutil
 import sys
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -21,13 +22,14 @@ from honkdata.config import BuildConfig, SourceConfig, load_config
 from honkdata.engine.checkpoints import Checkpoints
 from honkdata.errors import HonkdataError
 from honkdata.ingest import sources
-from honkdata.ingest.remote import RemotePath
-from honkdata.ingest.sources import resolve_inputs
+from honkdata.ingest.formats import PUBLIC_READERS
+from honkdata.ingest.remote import RemoteFolder, RemotePath
+from honkdata.ingest.sources import fingerprint, resolve_inputs
 from honkdata.label.stage import ApplyLabels
 from honkdata.snapshot.store import SnapshotStore
-from tests.conftest import BUCKET, write_jsonl
+from tests.conftest import BUCKET, Prefix, write_jsonl
 from tests.engine.conftest import bad_log, counters, curated, quarantined  # noqa: F401  (fixtures)
-from tests.ingest.test_formats import MASSIVE
+from tests.ingest.test_formats import FIXTURES, MASSIVE
 
 SECRET = "s3cr3t-that-must-not-be-published"
 runner = CliRunner()
@@ -253,3 +255,112 @@ def test_the_ray_engine_reads_s3_inputs_in_its_workers(prefix, mixed, tmp_path):
     _assert_same_build(here, on_ray)
     assert {i["path"] for i in on_ray.manifest["inputs"]} == {prefix.url(f.name) for f in mixed.iterdir()}
     assert not list((tmp_path / "ray").rglob("fetch-*"))
+
+
+DATASETS = [("snips", FIXTURES / "snips"), ("bio", FIXTURES / "bio")]
+
+
+def _put_dataset(prefix: Prefix, folder: Path) -> str:
+    """`folder` under a key of its own name, so that the input is named as the local folder is."""
+    for file in sorted(folder.rglob("*")):
+        if file.is_file():
+            prefix.put(f"{folder.name}/{file.relative_to(folder).as_posix()}", file)
+    return prefix.url(f"{folder.name}/")
+
+
+@pytest.mark.parametrize(("fmt", "folder"), DATASETS)
+@pytest.mark.parametrize("given", [True, False], ids=["format-given", "auto"])
+def test_a_dataset_folder_on_a_prefix_builds_as_the_same_folder_here(prefix, tmp_path, fmt, folder, given):
+    url = _put_dataset(prefix, folder)
+    asked = fmt if given else "auto"
+    here = build(_config(folder, tmp_path / "here", asked))
+    there = build(_config(url, tmp_path / "s3", asked))
+
+    _assert_same_build(here, there)
+    (report,) = there.manifest["inputs"]
+    assert (report["path"], report["format"], report["name"]) == (url, fmt, folder.name)
+    assert (report["size"], report["sha256"]) == fingerprint(folder)
+    assert build(_config(url, tmp_path / "s3", asked)).up_to_date
+
+
+@pytest.fixture
+def dataset_copies(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The local copies the snips and bio readers are handed, with their folder's files and mode."""
+    seen: list[Path] = []
+    for fmt in ("snips", "bio"):
+        monkeypatch.setitem(sources.READERS, fmt, _spy(sources.READERS[fmt], seen))
+    return seen
+
+
+def _spy(read, seen: list[Path]):
+    def spy(path: Path, ctx):
+        assert path.parent.stat().st_mode & 0o777 == 0o700
+        seen.append(path)
+        yield from read(path, ctx)
+
+    return spy
+
+
+@pytest.mark.parametrize(("fmt", "folder"), DATASETS)
+def test_a_dataset_folder_is_fetched_whole_read_and_removed(
+    prefix, tmp_path, ctx, dataset_copies, fmt, folder
+):
+    url = _put_dataset(prefix, folder)
+    (source,) = resolve_inputs([SourceConfig(path=url)])
+    assert isinstance(source.path, RemoteFolder) and (source.format, source.name) == (fmt, folder.name)
+    assert fingerprint(source.path) == fingerprint(folder)
+    assert source.path.stat().st_size == sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+    local = [row for batch in PUBLIC_READERS[fmt](folder, ctx) for row in batch.to_pylist()]
+    fetched_rows = []
+    for batch in source.read(ctx, scratch=tmp_path):
+        (copy,) = dataset_copies
+        files = sorted(f.relative_to(copy) for f in copy.rglob("*") if f.is_file())
+        assert files == sorted(f.relative_to(folder) for f in folder.rglob("*") if f.is_file())
+        fetched_rows += batch.to_pylist()
+    assert fetched_rows == local
+    assert ctx.digest == fingerprint(folder)
+    assert dataset_copies[0].parent.parent == tmp_path and not dataset_copies[0].parent.exists()
+
+
+def test_a_fetched_dataset_folder_is_removed_when_its_read_stops_halfway(
+    prefix, tmp_path, ctx, dataset_copies
+):
+    (source,) = resolve_inputs([SourceConfig(path=_put_dataset(prefix, FIXTURES / "snips"), format="snips")])
+    ctx.batch_rows = 5
+    batches = source.read(ctx, scratch=tmp_path)
+    next(batches)
+    assert (dataset_copies[0] / "train_PlayMusic.json").is_file()
+    batches.close()
+    assert not dataset_copies[0].parent.exists() and not list(tmp_path.glob("fetch-*"))
+
+
+def test_a_prefix_is_recognized_as_a_dataset_by_its_listing_and_one_head(prefix, monkeypatch):
+    heads: list[str] = []
+    head = RemotePath.head
+    monkeypatch.setattr(RemotePath, "head", lambda self, n: heads.append(self.name) or head(self, n))
+    snips, bio = (_put_dataset(prefix, folder) for _, folder in DATASETS)
+
+    assert [i.format for i in resolve_inputs([SourceConfig(path=snips)])] == ["snips"]
+    assert heads == ["train_GetWeather.json"]  # the first *.json, once for both questions
+    assert [i.format for i in resolve_inputs([SourceConfig(path=bio)])] == ["bio"]
+    assert heads == ["train_GetWeather.json"]  # a seq.in in a split folder: the listing says
+
+
+def test_a_dataset_object_gone_after_the_listing_is_one_line_and_leaves_nothing(prefix, tmp_path, ctx):
+    url = _put_dataset(prefix, FIXTURES / "bio")
+    (source,) = resolve_inputs([SourceConfig(path=url, format="bio")])
+    boto3.client("s3").delete_object(Bucket=BUCKET, Key=f"{prefix.name}/bio/train/label")
+    with pytest.raises(HonkdataError) as error:
+        list(source.read(ctx, scratch=tmp_path))
+    assert str(error.value) == f"cannot read {url}train/label: not found (The specified key does not exist.)"
+    assert not list(tmp_path.glob("fetch-*"))
+
+
+def test_a_key_that_leads_out_of_the_fetched_folder_is_refused(prefix, tmp_path, ctx):
+    (source,) = resolve_inputs([SourceConfig(path=_put_dataset(prefix, FIXTURES / "bio"), format="bio")])
+    (file, _), *_ = source.path.files
+    escaping = RemoteFolder(source.path.fs, source.path.path, ((file, PurePosixPath("../../escaped")),))
+    with pytest.raises(HonkdataError, match=r"^cannot read s3://.*: its key leads out of the folder$"):
+        list(sources.Input(escaping, "bio", "bio", "curated").read(ctx, scratch=tmp_path))
+    assert not list(tmp_path.rglob("escaped")) and not list(tmp_path.glob("fetch-*"))

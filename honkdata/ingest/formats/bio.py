@@ -7,7 +7,7 @@ is the line in seq.in; across subfolders (train, dev, valid, validation, test) i
 so it stays unique per source. A folder's name is its rows' official split (dev/valid: validation).
 """
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,11 +22,17 @@ from honkdata.taxonomy import GoldSpan
 SPLIT_FOLDERS = ("train", "dev", "valid", "validation", "test")
 
 
+def bio_parts(is_file: Callable[[str], bool]) -> list[str]:
+    """The folders of a dataset folder (".", itself, or its split subfolders) that hold a seq.in, by
+    `is_file` of a path inside it: the rule for a local folder and for a listed remote one."""
+    if is_file("seq.in"):
+        return ["."]
+    return [name for name in SPLIT_FOLDERS if is_file(f"{name}/seq.in")]
+
+
 def bio_folders(path: Path) -> list[Path]:
     """The folders under `path` (itself, or its split subfolders) that hold a seq.in."""
-    if (path / "seq.in").is_file():
-        return [path]
-    return [path / name for name in SPLIT_FOLDERS if (path / name / "seq.in").is_file()]
+    return [path / part for part in bio_parts(lambda inside: (path / inside).is_file())]
 
 
 class _Lines(NamedTuple):
