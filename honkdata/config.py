@@ -243,7 +243,9 @@ class BuildConfig(_Strict):
     catalog: ExistingFile | None = Field(
         None, description="music names the scrubber keeps and the entity tagger finds (see honkdata.catalog)"
     )
-    memory_limit: MemorySize = Field("1GB", description="DuckDB memory limit for the global aggregations")
+    # 1.5GB, not 1GB: measured at 10M events, exact dedup's aggregation took 23.8 s against 29.2 s
+    # (it spills less) for 0.1 GB more peak RSS.
+    memory_limit: MemorySize = Field("1.5GB", description="DuckDB memory limit for the global aggregations")
     work_dir: str | None = Field(
         None,
         description="temporary build data (spills, checkpoints of a resumable build), owner-only, removed "

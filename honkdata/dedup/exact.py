@@ -151,7 +151,11 @@ class ExactDedup:
     name = "exact_dedup"
 
     def __init__(
-        self, workdir: Path, memory_limit: str = "1GB", dp: DPConfig | None = None, threads: int | None = None
+        self,
+        workdir: Path,
+        memory_limit: str = "1.5GB",
+        dp: DPConfig | None = None,
+        threads: int | None = None,
     ) -> None:
         """`threads`: DuckDB's, all the machine's cores by default."""
         # The parts hold raw user ids: they live only for the build, never in a snapshot.

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.synchronize import Barrier
 
@@ -72,6 +73,27 @@ def _auto_workers(plan: Plan) -> int:
 
 
 def _run(plan: Plan, watch: StageWatch, workers: int) -> tuple[pa.Table, dict[str, StageStats]]:
+    with _system_allocator():
+        return _run_stages(plan, watch, workers)
+
+
+@contextmanager
+def _system_allocator() -> Iterator[None]:
+    """Arrow's buffers come from the C library's malloc while the stages run (and in the workers
+    forked meanwhile), not from pyarrow's default pool (mimalloc). Measured, the same build against
+    the default: 1M events 5-8 % less wall time, system time 4.6 -> 3.0 s, peak RSS -10 %; 10M events
+    peak RSS 2.46 -> 2.13 GB, system time 30.7 -> 23.5 s. The batches are freed and allocated again at
+    16 MB each, and the default pool's pages are faulted in anew. Each buffer goes back to the pool it
+    came from, so switching back after the run is safe."""
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
+def _run_stages(plan: Plan, watch: StageWatch, workers: int) -> tuple[pa.Table, dict[str, StageStats]]:
     stats = {s.name: StageStats(s.name) for s in (plan.ingest, *plan.batch_stages, plan.grouping)}
     ingest, grouping = stats[plan.ingest.name], stats[plan.grouping.name]
     watch.emit(StageEvent(plan.ingest.name, inputs=plan.ingest.sizes))
