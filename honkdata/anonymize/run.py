@@ -22,6 +22,7 @@ from honkdata.config import BuildConfig, SourceConfig
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.read import check_reject_rate, read_inputs
+from honkdata.ingest.remote import is_url
 from honkdata.ingest.sources import SkippedFile, resolve_inputs
 from honkdata.normalize import Normalize
 from honkdata.stage import StageStats
@@ -82,15 +83,18 @@ def _refuse_overwriting_inputs(out: Path, inputs: list[Path]) -> None:
             )
 
 
-def anonymize_file(config: BuildConfig, source: Path, out: Path, fmt: str = "auto") -> AnonymizeReport:
-    """Read `source` (a file, folder or glob of user logs), anonymize every event and write them to `out`.
+def anonymize_file(config: BuildConfig, source: str | Path, out: Path, fmt: str = "auto") -> AnonymizeReport:
+    """Read `source` (a file, folder or glob of user logs, here or at a URL on object storage, as for
+    `build`), anonymize every event and write them to `out`.
 
     Like `honkdata build`: bad rows are quarantined, and above `ingest.max_reject_rate` rejected
     rows (or with no usable row) nothing is written.
     """
     skipped: list[SkippedFile] = []
     raw = resolve_inputs([SourceConfig(path=str(source), format=fmt, kind="user_log")], skipped=skipped)
-    _refuse_overwriting_inputs(out, [source, *(i.path for i in raw)])
+    # Only inputs on this machine can be overwritten by the output: not the objects of a URL.
+    named = [] if is_url(str(source)) else [Path(source)]
+    _refuse_overwriting_inputs(out, [*named, *(i.path for i in raw if isinstance(i.path, Path))])
     key = load_key(config.anonymize, [i.path for i in raw])
     anonymize = anonymizer(config, key)
     normalize = Normalize(config.normalize)

@@ -13,7 +13,9 @@ app = typer.Typer()
 @app.command()
 @friendly_errors
 def anonymize(
-    in_path: Annotated[Path, typer.Option("--in", help="raw log: file, folder or glob (formats as build)")],
+    in_path: Annotated[
+        str, typer.Option("--in", help="raw log: file, folder, glob or URL (s3://...), as for build")
+    ],
     out_path: Annotated[Path, typer.Option("--out", help="output .jsonl, .csv or .parquet")],
     config: ConfigOption = None,
     fmt: Annotated[str, typer.Option("--format", help="format of --in")] = "auto",

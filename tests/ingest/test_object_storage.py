@@ -364,3 +364,21 @@ def test_a_key_that_leads_out_of_the_fetched_folder_is_refused(prefix, tmp_path,
     with pytest.raises(HonkdataError, match=r"^cannot read s3://.*: its key leads out of the folder$"):
         list(sources.Input(escaping, "bio", "bio", "curated").read(ctx, scratch=tmp_path))
     assert not list(tmp_path.rglob("escaped")) and not list(tmp_path.glob("fetch-*"))
+
+
+def test_honkdata_anonymize_reads_a_url_as_it_reads_the_same_file_here(prefix, tmp_path, events):
+    log = write_jsonl(tmp_path / "log.jsonl", events)
+    url = prefix.put("logs/log.jsonl", log)
+    outputs = {}
+    for name, source in (("here", str(log)), ("there", prefix.url("logs/"))):
+        out = tmp_path / f"{name}.jsonl"
+        done = runner.invoke(app, ["anonymize", "--in", source, "--out", str(out), "--json"])
+        assert done.exit_code == 0, done.output
+        report = json.loads(done.stdout)
+        outputs[name] = (out.read_bytes(), report["rows_out"], report["pii_found"])
+    assert outputs["there"] == outputs["here"] and outputs["here"][1] == len(events)
+
+    gone = runner.invoke(app, ["anonymize", "--in", url + ".missing", "--out", str(tmp_path / "x.jsonl")])
+    assert gone.exit_code != 0
+    assert gone.stderr.splitlines() == [f"error: source not found: {url}.missing"]
+    assert not (tmp_path / "x.jsonl").exists()
