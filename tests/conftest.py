@@ -1,6 +1,6 @@
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,3 +151,27 @@ class Prefix:
 @pytest.fixture
 def prefix(s3_endpoint: str) -> Prefix:
     return Prefix(uuid.uuid4().hex)
+
+
+@pytest.fixture
+def s3_user(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], None]:
+    """Become an IAM user allowed only `actions` ("s3:GetObject", ...) on the server, which from then
+    on checks every request's permissions, as S3 does (moto skips the check unless told to)."""
+    from moto import settings
+
+    def become(actions: list[str]) -> None:
+        monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))  # to make the user
+        iam = boto3.client("iam", aws_access_key_id="testing", aws_secret_access_key="testing")
+        user = f"user-{uuid.uuid4().hex[:8]}"
+        iam.create_user(UserName=user)
+        statement = {"Effect": "Allow", "Action": actions, "Resource": "*"}
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        iam.put_user_policy(UserName=user, PolicyName="only", PolicyDocument=policy)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        fsspec.get_filesystem_class("s3").clear_instance_cache()  # its clients hold the old keys
+        monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+
+    yield become
+    fsspec.get_filesystem_class("s3").clear_instance_cache()  # none made with this user's keys stays

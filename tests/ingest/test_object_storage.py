@@ -382,3 +382,18 @@ def test_honkdata_anonymize_reads_a_url_as_it_reads_the_same_file_here(prefix, t
     assert gone.exit_code != 0
     assert gone.stderr.splitlines() == [f"error: source not found: {url}.missing"]
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_source_the_keys_may_not_read_is_one_line_and_one_they_may_read_builds(
+    prefix, s3_user, tmp_path, events
+):
+    url = prefix.put("a.jsonl", write_jsonl(tmp_path / "a.jsonl", events))
+    s3_user(["s3:ListBucket"])  # may list, not read
+    denied = runner.invoke(app, ["build", "-s", url, "--root", str(tmp_path / "s"), "--k-anon", "1"])
+    assert denied.exit_code != 0
+    assert denied.stderr.splitlines() == [f"error: cannot read {url}: permission denied (Forbidden)"]
+    assert SnapshotStore(tmp_path / "s").latest("music-queries") is None
+
+    s3_user(["s3:ListBucket", "s3:GetObject"])
+    built = runner.invoke(app, ["build", "-s", prefix.url(), "--root", str(tmp_path / "s"), "--k-anon", "1"])
+    assert built.exit_code == 0, built.output

@@ -277,3 +277,15 @@ def test_an_upload_that_arrives_damaged_is_caught_before_the_manifest(built, mem
         push_snapshot("q@v1", memory_url, built[0])
     fs, path = fsspec.core.url_to_fs(f"{memory_url}/{V1}")
     assert not fs.exists(f"{path}/manifest.json")
+
+
+def test_keys_that_may_only_read_pull_and_cannot_push(built, prefix, s3_user, tmp_path):
+    push_snapshot("q@v1", prefix.url(), built[0])
+    s3_user(["s3:ListBucket", "s3:GetObject"])
+    pulled = pull_snapshot(prefix.url(V1), tmp_path / "fresh")
+    assert _files(pulled.path) == _files(built[0] / V1)
+
+    target = prefix.url("again/")
+    refused = _invoke("snapshots", "push", "q@v1", target, "--root", str(built[0]))
+    _assert_one_line_cli_error(refused, f"cannot write {target}q/v0001: permission denied")
+    assert not fsspec.filesystem("s3").find(f"{BUCKET}/{prefix.name}/again/")  # listed as that user
