@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from fsspec import AbstractFileSystem
 
@@ -98,9 +98,9 @@ def pull_snapshot(
     with store.writer(ref.name, ref.version) as (_, staging):
         (staging / "data").mkdir()
         for name, digest in expected.items():
-            _download(fs, f"{path}/{name}", staging / name, url)
+            copied = _download(fs, f"{path}/{name}", staging / name, url)
             if digest is not None:  # None: a card of a version older than the card's digest
-                _check_digest(f"{url}/{name}", _local_digest(staging / name), digest)
+                _check_digest(f"{url}/{name}", copied, digest)
         (staging / MANIFEST).write_bytes(data)  # last, as the store's writer wants it
     return Transfer(ref, url, store.path(ref), copied=True)
 
@@ -161,19 +161,21 @@ def _put(fs: AbstractFileSystem, local: Path, remote: str) -> None:
     fs.put_file(str(local), remote)
 
 
-def _download(fs: AbstractFileSystem, remote: str, local: Path, url: str) -> None:
-    with storage_errors(url):
-        fs.get_file(remote, str(local))
+def _download(fs: AbstractFileSystem, remote: str, local: Path, url: str) -> FileDigest:
+    """Copy `remote` to `local`; what was copied, hashed on the way (the copy is not read again)."""
+    with storage_errors(url), open(local, "wb") as sink:
+        return _remote_digest(fs, remote, sink)
 
 
 def _local_digest(path: Path) -> FileDigest:
     return FileDigest(path.stat().st_size, file_sha256(path))
 
 
-def _remote_digest(fs: AbstractFileSystem, path: str) -> FileDigest:
+def _remote_digest(fs: AbstractFileSystem, path: str, sink: IO[bytes] | None = None) -> FileDigest:
+    """A remote file's size and sha256, read once, each block also written to `sink` if there is one."""
     digest = hashlib.sha256()
     with fs.open(path, "rb") as f:
-        size = pour(f, digest, FETCH_BLOCK)  # counted as read: no second request for the size
+        size = pour(f, digest, FETCH_BLOCK, sink)  # counted as read: no second request for the size
     return FileDigest(size, digest.hexdigest())
 
 

@@ -57,15 +57,14 @@ def _write_split(staging: Path, split: str, rows: pa.Table) -> dict:
     """One split's Parquet file and its manifest entry."""
     if rows.num_rows == 0:  # datasets cannot load an empty split, so a tiny dataset has no file for it
         return {"rows": 0, "file": None, "sha256": None, "bytes": 0, "arrow_bytes": 0}
-    path = staging / data_file(split)
-    pq.write_table(rows, path, compression="zstd", row_group_size=256_000)
-    return {
-        "rows": rows.num_rows,
-        "file": data_file(split),
-        "sha256": file_sha256(path),
-        "bytes": path.stat().st_size,
-        "arrow_bytes": rows.nbytes,
-    }
+    pq.write_table(rows, staging / data_file(split), compression="zstd", row_group_size=256_000)
+    return {"rows": rows.num_rows, **_file_entry(staging, data_file(split)), "arrow_bytes": rows.nbytes}
+
+
+def _file_entry(staging: Path, name: str) -> dict:
+    """How the manifest names a file of the snapshot, and what a copy of it is checked by."""
+    path = staging / name
+    return {"file": name, "sha256": file_sha256(path), "bytes": path.stat().st_size}
 
 
 def write_snapshot_files(
@@ -90,11 +89,10 @@ def write_snapshot_files(
     manifest["label_source_distribution"] = distribution(table, "label_source")
     manifest["source_distribution"] = source_distribution(table)
     manifest["content_hash"] = content_hash(splits)
-    card = staging / CARD
-    card.write_text(dataset_card(manifest, features))
+    (staging / CARD).write_text(dataset_card(manifest, features))
     # After the card is written from the manifest, so the card cannot hold its own digest: a copy of
     # the snapshot (pull) checks it as it checks the data files.
-    manifest["card"] = {"file": CARD, "sha256": file_sha256(card), "bytes": card.stat().st_size}
+    manifest["card"] = _file_entry(staging, CARD)
     manifest_bytes = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
     if verify is not None:
         verify(staging, manifest_bytes)
