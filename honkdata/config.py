@@ -28,7 +28,9 @@ DEFAULT_ROOT = "data/snapshots"
 # A dataset name is one folder of the store: no '/', no '..', nothing hidden.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 # What DuckDB's memory_limit takes; checked because the value reaches the database engine.
-_MEMORY_LIMIT = re.compile(r"[0-9]+(\.[0-9]+)? *(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", re.IGNORECASE)
+_MEMORY_LIMIT = re.compile(r"([0-9]+(?:\.[0-9]+)?) *(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", re.IGNORECASE)
+_MEMORY_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_MEMORY_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def default_root() -> Path:
@@ -64,6 +66,17 @@ def _memory_size(value: str) -> str:
             "memory_limit", "expected a size such as 1GB, 512MiB or 50%, got {value}", {"value": repr(value)}
         )
     return value
+
+
+def memory_bytes(size: str) -> int:
+    """The bytes a memory size means to DuckDB: KB 1,000, KiB 1,024, a percentage of this machine's RAM."""
+    match = _MEMORY_LIMIT.fullmatch(size)
+    if match is None:
+        raise ValueError(f"not a memory size: {size!r}")
+    number, unit = float(match[1]), match[2].lower()
+    if unit == "%":
+        return int(number / 100 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    return int(number * _MEMORY_UNITS[unit])
 
 
 ConfigDate = Annotated[date, BeforeValidator(_iso_date)]

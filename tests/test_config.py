@@ -1,10 +1,11 @@
+import os
 from datetime import date
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from honkdata.config import load_config
+from honkdata.config import load_config, memory_bytes
 from honkdata.dedup.exact import ExactDedup
 from honkdata.errors import HonkdataError
 from honkdata.stage import StageStats
@@ -165,3 +166,10 @@ def test_memory_limit_never_becomes_sql(tmp_path, monkeypatch):
     assert not (tmp_path / "pwned.csv").exists()
     # A quote in the work folder (a user's home, say) is only a path, too.
     ExactDedup(tmp_path / "o'neil", "1GB").finish(StageStats("exact_dedup"))
+
+
+def test_memory_sizes_read_as_duckdb_reads_them():
+    assert memory_bytes("1.5GB") == 1_500_000_000 and memory_bytes("512MiB") == 512 * 2**20
+    assert memory_bytes("2 kb") == 2000
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert memory_bytes("50%") == int(ram / 2)

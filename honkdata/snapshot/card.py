@@ -6,7 +6,6 @@ and how the rows were anonymized and labeled.
 """
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import yaml
@@ -24,9 +23,6 @@ from honkdata.tokens import (
     SPANS_OVERLAPPING,
     TOKENS_COUNTED,
 )
-
-if TYPE_CHECKING:  # `datasets` takes seconds to import: only what writes a card pays for it
-    import datasets
 
 _SNIPS = (
     'Snips 2017 NLU benchmark: Coucke A. et al., "Snips Voice Platform: an embedded Spoken Language '
@@ -91,13 +87,33 @@ def data_file(split: str) -> str:
     return f"data/{split}-00000-of-00001.parquet"
 
 
-def snapshot_features(schema: pa.Schema, intents: list[str]) -> "datasets.Features":
-    """The columns as `datasets` shows them: Parquet's, but `intent` a ClassLabel in taxonomy order."""
-    import datasets
+def card_features(schema: pa.Schema, intents: list[str]) -> list[dict]:
+    """The columns as the card's YAML lists them for `datasets` (its `Features._from_yaml_list`):
+    Parquet's types, but `intent` a ClassLabel in taxonomy order. Written here rather than by
+    `datasets` itself, whose import (with pandas) took a second of every build."""
+    return [
+        {"name": f.name, "dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(intents)}}}}
+        if f.name == "intent"
+        else {"name": f.name, **_feature(f.type)}
+        for f in schema
+    ]
 
-    features = datasets.Features.from_arrow_schema(schema)
-    features["intent"] = datasets.ClassLabel(names=list(intents))
-    return features
+
+# Arrow's names of the types whose name in `datasets` differs.
+_DTYPES = {"halffloat": "float16", "float": "float32", "double": "float64", "date32[day]": "date32"}
+
+
+def _feature(kind: pa.DataType) -> dict:
+    """One type in the card's YAML: a value's dtype, a struct's fields, or a list of either (of a
+    list: the inner list as it is)."""
+    if pa.types.is_list(kind):
+        inner = _feature(kind.value_type)
+        return {"list": inner.get("dtype") or inner.get("struct") or inner}
+    if pa.types.is_struct(kind):
+        return {"struct": [{"name": f.name, **_feature(f.type)} for f in kind]}
+    if not (pa.types.is_primitive(kind) or pa.types.is_string(kind)):
+        raise ValueError(f"no card feature for the Arrow type {kind}")
+    return {"dtype": _DTYPES.get(str(kind), str(kind))}
 
 
 @dataclass(frozen=True)
@@ -142,7 +158,7 @@ def _size_category(rows: int) -> str:
     return next((label for bound, label in _SIZES if rows < bound), "other")
 
 
-def _header(manifest: dict, features: "datasets.Features") -> dict:
+def _header(manifest: dict, features: list[dict]) -> dict:
     splits = manifest["splits"]
     present = [split for split in SPLITS if splits[split]["rows"]]
     sources = manifest["label_source_distribution"]
@@ -164,7 +180,7 @@ def _header(manifest: dict, features: "datasets.Features") -> dict:
             }
         ],
         "dataset_info": {
-            "features": features._to_yaml_list(),
+            "features": features,
             "splits": [
                 {"name": s, "num_bytes": splits[s]["arrow_bytes"], "num_examples": splits[s]["rows"]}
                 for s in present
@@ -342,7 +358,7 @@ Release threshold: {a["release"]}; queries removed ({events:,} events in them):
 {_table(["rule", "queries"], release or [["none", 0]])}"""
 
 
-def dataset_card(manifest: dict, features: "datasets.Features") -> str:
+def dataset_card(manifest: dict, features: list[dict]) -> str:
     """README.md of a snapshot: the YAML header `datasets` reads, then what a reader needs to know."""
     header = yaml.safe_dump(_header(manifest, features), sort_keys=False, allow_unicode=True)
     sections = (_intro, _load, _intents, _labeling, _tokens, _sources, _license, _anonymization)

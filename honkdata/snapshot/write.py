@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from honkdata.schema import SNAPSHOT, SPLITS
-from honkdata.snapshot.card import data_file, dataset_card, snapshot_features
+from honkdata.snapshot.card import card_features, data_file, dataset_card
 
 CARD = "README.md"  # the dataset card, beside the data folder
 
@@ -78,7 +78,7 @@ def write_snapshot_files(
     (staging / "data").mkdir()
     table = table.select(SNAPSHOT.names).cast(SNAPSHOT)
     # Intents outside the taxonomy never get here: the build's invariants check refuses them.
-    features = snapshot_features(SNAPSHOT, manifest["taxonomy"]["intents"])
+    features = card_features(SNAPSHOT, manifest["taxonomy"]["intents"])
     splits = {split: table.filter(pc.equal(table.column("split"), split)) for split in SPLITS}
     manifest["splits"] = {split: _write_split(staging, split, rows) for split, rows in splits.items()}
     manifest["rows"] = table.num_rows

@@ -10,6 +10,7 @@ import pyarrow as pa
 from nbclient import NotebookClient
 
 from honkdata.config import DPConfig, NormalizeConfig
+from honkdata.dedup import exact
 from honkdata.dedup.exact import CONFLICTING_GOLD, MERGED_IDENTICAL, ExactDedup
 from honkdata.normalize import Normalize
 from honkdata.schema import RECORD
@@ -240,6 +241,26 @@ def test_partitions_grouped_apart_give_the_table_of_one_grouping(tmp_path):
     )
     assert stats.notes[CONFLICTING_GOLD] > 0
     assert not (tmp_path / "driver").exists(), "merge releases the driver's grouping"
+
+
+def test_events_too_many_for_memory_are_grouped_in_a_database_file_to_the_same_table(tmp_path, monkeypatch):
+    events, close, files = _many_events(600), ExactDedup._close, []
+
+    def closing(dedup: ExactDedup) -> None:
+        files.append({p.name for p in dedup._workdir.iterdir()})
+        close(dedup)
+
+    def grouped(name: str) -> pa.Table:
+        dedup = ExactDedup(tmp_path / name)
+        dedup.add(events, StageStats("exact_dedup"))
+        return dedup.finish(StageStats("exact_dedup"))
+
+    monkeypatch.setattr(ExactDedup, "_close", closing)
+    in_memory = grouped("memory")
+    monkeypatch.setattr(exact, "_IN_MEMORY_SHARE", 0)  # any parts are too many
+    in_file = grouped("file")
+    assert "events.duckdb" not in files[0] and "events.duckdb" in files[1]
+    assert in_file.num_rows == 33 and in_file.equals(in_memory)
 
 
 _KEYS_BY_PARTITION = """

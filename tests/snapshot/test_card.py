@@ -2,6 +2,7 @@ import copy
 from pathlib import Path
 
 import datasets
+import pyarrow as pa
 import pytest
 import yaml
 
@@ -9,7 +10,7 @@ from honkdata.anonymize.pseudonym import SHIPPED_SAMPLE
 from honkdata.build import build
 from honkdata.label.stage import WEAK_AGREED, WEAK_CHECKED
 from honkdata.schema import SNAPSHOT, SPLITS
-from honkdata.snapshot.card import dataset_card, input_licenses, snapshot_features
+from honkdata.snapshot.card import card_features, dataset_card, input_licenses
 from honkdata.tokens import SPANS_OFF_BOUNDARIES, TOKENS_COUNTED
 from tests.conftest import FIXTURES, write_jsonl
 
@@ -19,6 +20,13 @@ SNIPS, SLURP = FIXTURES / "public" / "snips", FIXTURES / "public" / "slurp" / "d
 def _card(text: str) -> tuple[dict, str]:
     _, header, body = text.split("---\n", 2)
     return yaml.safe_load(header), body
+
+
+def _features(schema: pa.Schema, intents: list[str]) -> datasets.Features:
+    """What `datasets` makes of `schema`, with `intent` a ClassLabel: what the card must say."""
+    features = datasets.Features.from_arrow_schema(schema)
+    features["intent"] = datasets.ClassLabel(names=intents)
+    return features
 
 
 def _section(body: str, title: str) -> str:
@@ -68,8 +76,35 @@ def test_the_card_has_what_the_hub_reads(public):
     assert header["task_categories"] == ["text-classification", "token-classification"]
     assert header["task_ids"] == ["intent-classification", "named-entity-recognition"]
     features = datasets.Features._from_yaml_list(header["dataset_info"]["features"])
-    assert features == snapshot_features(SNAPSHOT, m["taxonomy"]["intents"])
+    assert features == _features(SNAPSHOT, m["taxonomy"]["intents"])
     assert features["intent"].names == m["taxonomy"]["intents"]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        SNAPSHOT,
+        pa.schema(
+            [
+                ("intent", pa.string()),
+                ("nested", pa.list_(pa.list_(pa.int16()))),
+                ("point", pa.struct([("x", pa.float64()), ("seen", pa.timestamp("s", "UTC"))])),
+                ("flags", pa.list_(pa.bool_())),
+                ("day", pa.date32()),
+                ("half", pa.float16()),
+            ]
+        ),
+    ],
+    ids=["snapshot", "other-types"],
+)
+def test_card_features_read_back_as_what_datasets_makes_of_the_schema(schema):
+    intents = ["play_music", "add_to_playlist", "other"]
+    assert datasets.Features._from_yaml_list(card_features(schema, intents)) == _features(schema, intents)
+
+
+def test_card_features_refuse_a_type_they_cannot_name():
+    with pytest.raises(ValueError, match="map<string, int64>"):
+        card_features(pa.schema([("m", pa.map_(pa.string(), pa.int64()))]), [])
 
 
 def test_no_template_placeholder_is_left(public, logs):
@@ -91,7 +126,7 @@ def test_labeling_section_gives_each_label_source_its_share(public, logs):
 def test_weak_label_accuracy_from_the_label_stage(public):
     manifest = copy.deepcopy(public.manifest)
     manifest["stages"]["label"]["notes"] |= {WEAK_CHECKED: 40, WEAK_AGREED: 30}
-    card = dataset_card(manifest, snapshot_features(SNAPSHOT, manifest["taxonomy"]["intents"]))
+    card = dataset_card(manifest, card_features(SNAPSHOT, manifest["taxonomy"]["intents"]))
     assert "Measured accuracy of the weak labels: 75.0%, the share of the 40 rows" in card
 
 
@@ -119,7 +154,7 @@ def test_the_shipped_sample_is_cc_by_with_its_attribution(logs):
         and "Snips" in sample.attribution
         and "Bastianelli" in sample.attribution
     )
-    header, _ = _card(dataset_card(manifest, snapshot_features(SNAPSHOT, manifest["taxonomy"]["intents"])))
+    header, _ = _card(dataset_card(manifest, card_features(SNAPSHOT, manifest["taxonomy"]["intents"])))
     assert header["license"] == "cc-by-4.0" and "license_name" not in header
 
 
@@ -136,7 +171,7 @@ def test_anonymization_section_names_key_threshold_and_pii(logs, public):
 @pytest.mark.parametrize(("rows", "category"), [(999, "n<1K"), (150_000, "100K<n<1M"), (2 * 10**9, "other")])
 def test_size_category(public, rows, category):
     manifest = copy.deepcopy(public.manifest) | {"rows": rows}
-    header, _ = _card(dataset_card(manifest, snapshot_features(SNAPSHOT, manifest["taxonomy"]["intents"])))
+    header, _ = _card(dataset_card(manifest, card_features(SNAPSHOT, manifest["taxonomy"]["intents"])))
     assert header["size_categories"] == [category]
 
 
