@@ -4,7 +4,9 @@ Ray Data runs the map stages: one task per input reads it (`Ingest.parts`) and i
 through the batch stages with `map_batches`, which Ray Data fuses into that same task, so a raw
 event (a user id before its pseudonym, a query before it is scrubbed) never enters Ray's object
 store, which spills to disk outside the build's owner-only work folder. Inputs are read in parallel;
-one input is one task, so a log meant for a cluster comes as many files (as logs are written).
+a plain JSONL file on the driver's machine (or a file system every worker mounts at the same path)
+larger than `run_bytes` is read in runs of its lines, a task each. A compressed, CSV or remote file
+is one task: a log meant for a cluster comes as many files, as logs are written.
 
 The grouping (exact dedup) runs on the workers too, as a hash-partitioned exchange (`_Exchange`):
 the blocks the map tasks leave in the object store are split by the grouping's partitions (a
@@ -49,6 +51,9 @@ from honkdata.progress import StageEvent, StageWatch
 from honkdata.stage import StageStats
 
 INSTALL = "pip install 'honkdata[ray]'"
+# A plain JSONL file's lines are read in runs of about this many bytes, a task each: Ray Data's own
+# target for a block, and a file of 10 billion events' 1.8 TB in some 14,000 tasks.
+RUN_BYTES = 128 << 20
 _BLOCK_BYTES = 8 << 20
 # A split task takes blocks until they come to _PIECE_BYTES per partition: pieces well above the
 # 100 KB under which Ray keeps a task's result in its owner's memory (here, this process's), and
@@ -60,14 +65,18 @@ _SPLIT_BYTES = 256 << 20
 
 
 def ray_engine(
-    address: str | None = None, num_cpus: int | None = None, partitions: int | None = None
+    address: str | None = None,
+    num_cpus: int | None = None,
+    partitions: int | None = None,
+    run_bytes: int = RUN_BYTES,
 ) -> Engine:
     """An engine that runs a plan with Ray Data: on the cluster at `address` (host:port or
     ray://host:port), else on the one `ray.init` finds ($RAY_ADDRESS) or starts here with `num_cpus`.
     A Ray connection this process already has is used as it is, and left open. The grouping runs on
     the workers in `partitions` tasks, by default one per CPU of a cluster of several machines (on
     one, here); each has the cluster's CPUs ÷ `partitions` of them (at most a node's), so one
-    partition per node uses each node whole."""
+    partition per node uses each node whole. A plain JSONL file larger than `run_bytes` is read in
+    runs of its lines of about that size, a task each."""
     try:
         import ray  # noqa: F401  (optional: only this engine needs it)
     except ImportError:
@@ -76,6 +85,8 @@ def ray_engine(
         raise HonkdataError("num_cpus is for a Ray instance started here, not for a cluster at an address")
     if partitions is not None and partitions < 1:
         raise HonkdataError(f"partitions must be 1 or more, not {partitions}")
+    if run_bytes < 1:
+        raise HonkdataError(f"run_bytes must be 1 or more, not {run_bytes}")
 
     def run(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageStats]]:
         import ray
@@ -85,7 +96,7 @@ def ray_engine(
             _connect(address, num_cpus)
         try:
             with _ray_data_settings():
-                return _run(plan, watch, partitions)
+                return _run(plan, watch, partitions, run_bytes)
         finally:
             if started:
                 ray.shutdown()
@@ -249,7 +260,9 @@ class _Phase:
     here: Sequence[BatchStage] = field(default_factory=tuple)
 
 
-def _run(plan: Plan, watch: StageWatch, partitions: int | None) -> tuple[pa.Table, dict[str, StageStats]]:
+def _run(
+    plan: Plan, watch: StageWatch, partitions: int | None, run_bytes: int
+) -> tuple[pa.Table, dict[str, StageStats]]:
     import ray
 
     ingest = plan.ingest
@@ -258,7 +271,7 @@ def _run(plan: Plan, watch: StageWatch, partitions: int | None) -> tuple[pa.Tabl
     stats = {s.name: StageStats(s.name) for s in (ingest, *plan.batch_stages, plan.grouping)}
     watch.emit(StageEvent(ingest.name, inputs=ingest.sizes))
     tally = ray.remote(num_cpus=0)(_Tally).remote()  # bookkeeping: it must not hold a CPU the tasks need
-    parts = ingest.parts()
+    parts = ingest.parts(run_bytes)
     exchange = _exchange(plan, partitions, tally)
     with _failures(tally):
         for phase in (p for p in _phases(plan, parts, tally) if p.parts):

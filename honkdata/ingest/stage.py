@@ -1,14 +1,16 @@
 """Ingest as a stage: the configured inputs' batches, quarantining what cannot be read, with a report
 per input, and the checks that need every input read (the reject rate).
 
-A distributed engine reads each input apart, wherever it runs (`Ingest.parts`, `InputRead`), and
-brings what each read rejected and reported back to the build's machine (`Ingest.add_part`): the
-quarantine file and the reports are the same as when one process reads every input in turn.
+A distributed engine reads each input apart, or a large JSONL file in runs of its lines, wherever it
+runs (`Ingest.parts`, `InputRead`), and brings what each read rejected and reported back to the
+build's machine (`Ingest.add_part`): the quarantine file and the reports are the same as when one
+process reads every input in turn.
 """
 
 import warnings
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,8 +18,9 @@ import pyarrow as pa
 from honkdata.config import BuildConfig
 from honkdata.errors import HonkdataWarning
 from honkdata.ingest.quarantine import Quarantine
+from honkdata.ingest.raw import LineRun, line_runs
 from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
-from honkdata.ingest.sources import Input
+from honkdata.ingest.sources import Input, fingerprint
 from honkdata.ingest.timestamps import Window
 from honkdata.progress import InputSize, input_sizes
 from honkdata.stage import StageStats
@@ -72,16 +75,29 @@ class Ingest:
         self.quarantine.path = Path(state["quarantine"]["path"])
         self.quarantine.rows = state["quarantine"]["rows"]
 
-    def parts(self) -> list["InputRead"]:
-        """One read per input, in order, to run apart."""
-        return [InputRead(source, self._pinned, self.taxonomy) for source in self.inputs]
+    def parts(self, run_bytes: int | None = None) -> list["InputRead"]:
+        """Reads to run apart, in order: one per input; with `run_bytes`, a plain JSONL file on this
+        machine larger than that is read in runs of its lines of about that size, one read each
+        (found in one pass over the file, which numbers each run's first line)."""
+        reads = []
+        for source in self.inputs:
+            runs = line_runs(source.path, run_bytes) if run_bytes and _in_runs(source, run_bytes) else [None]
+            reads += [InputRead(replace(source, run=run), self._pinned, self.taxonomy) for run in runs]
+        return reads
 
     def add_part(self, read: "ReadResult") -> None:
         """What one part's read, run to its end, left besides its batches; parts in input order: its
-        rejected rows into this build's quarantine, its report after the others'."""
+        rejected rows into this build's quarantine, its report after the others' (a run of a file's
+        lines: added to the report of the runs before it, as one read of the file would count)."""
         for source, line, reason, raw in read.rejects:
             self.quarantine.reject(source, line, reason, raw)
-        self.reports.append(read.report)
+        report = read.report
+        if read.run is not None and read.run.start:
+            self.reports[-1] = _added(self.reports[-1], report)
+            return
+        if read.run is not None:
+            report["size"], report["sha256"] = fingerprint(Path(report["path"]))
+        self.reports.append(report)
 
     def finish(self, stats: StageStats) -> None:
         self.quarantine.close()
@@ -99,6 +115,23 @@ class Ingest:
                 )
 
 
+# What a report counts, which the reports of runs of one file's lines add up to.
+_COUNTS = ("rows_read", "rows_rejected", "rows_repaired", "rows_with_user_id", "timestamps_unreadable")
+
+
+def _in_runs(source: Input, run_bytes: int) -> bool:
+    """Whether a reader can start inside the input: a plain JSONL file here, larger than a run."""
+    path = source.path
+    plain = isinstance(path, Path) and source.format == "jsonl" and path.suffix != ".gz"
+    return plain and path.stat().st_size > run_bytes
+
+
+def _added(report: dict, run: dict) -> dict:
+    reasons = Counter(report["reject_reasons"]) + Counter(run["reject_reasons"])
+    counts = {name: report[name] + run[name] for name in _COUNTS}
+    return {**report, **counts, "reject_reasons": dict(sorted(reasons.items()))}
+
+
 @dataclass
 class ReadResult:
     """What reading one input leaves besides its batches: its report, and its rejected rows, held
@@ -106,6 +139,7 @@ class ReadResult:
 
     report: dict | None = None  # once the input is read to its end
     rejects: list[tuple[str, int, str, str | bytes]] = field(default_factory=list)
+    run: LineRun | None = None  # the lines read, where only a run of the input's
 
     def reject(self, source: str, line: int, reason: str, raw: str | bytes) -> None:
         self.rejects.append((source, line, reason, raw))
@@ -123,6 +157,7 @@ class InputRead:
     def __call__(self, result: ReadResult, stats: StageStats) -> Iterator[pa.RecordBatch]:
         """The input's batches, counted into `stats.rows_out`; `result` gets its rejects and report."""
         reports: list[dict] = []
+        result.run = self.source.run
         # read_inputs only calls `reject` on its quarantine: a ReadResult holds the rows instead.
         for batch in read_inputs([self.source], self.config, self.taxonomy, result, reports):  # type: ignore[arg-type]
             stats.rows_out += batch.num_rows

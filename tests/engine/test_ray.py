@@ -32,7 +32,7 @@ from tests.ingest.test_formats import EVERY_FORMAT
 
 ray = pytest.importorskip("ray")
 
-from honkdata.engine.ray import INSTALL, ray_engine  # noqa: E402  (needs ray)
+from honkdata.engine.ray import INSTALL, RUN_BYTES, ray_engine  # noqa: E402  (needs ray)
 
 runner = CliRunner()
 
@@ -65,12 +65,14 @@ def merged(monkeypatch: pytest.MonkeyPatch) -> list[list[pa.Table]]:
     return calls
 
 
-def _both(config: BuildConfig, partitions: int | None = None) -> tuple[BuildResult, BuildResult]:
+def _both(
+    config: BuildConfig, partitions: int | None = None, run_bytes: int = RUN_BYTES
+) -> tuple[BuildResult, BuildResult]:
     """The same config built by each engine, into a store of its own."""
     local = build(config.model_copy(update={"root": str(Path(config.root) / "local")}))
     on_ray = build(
         config.model_copy(update={"root": str(Path(config.root) / "ray")}),
-        engine=ray_engine(partitions=partitions),
+        engine=ray_engine(partitions=partitions, run_bytes=run_bytes),
     )
     return local, on_ray
 
@@ -84,11 +86,19 @@ def test_both_engines_build_the_same_snapshot_of_every_public_format(fmt, path, 
 
 
 def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
-    make_config, bad_log, second_log, curated, merged
+    make_config, bad_log, second_log, curated, merged, monkeypatch
 ):
+    reads = []  # the read tasks of each build (one per input, or per run of a log's lines)
+    parts = Ingest.parts
+    monkeypatch.setattr(
+        Ingest, "parts", lambda self, run_bytes=None: reads.append(parts(self, run_bytes)) or reads[-1]
+    )
     config = make_config(bad_log, second_log, curated, name="mixed", ingest={"max_reject_rate": 0.5})
-    local, on_ray = _both(config, partitions=2)
+    # The logs in runs of their lines of about 200 bytes, a task each: as a large file would be read.
+    local, on_ray = _both(config, partitions=2, run_bytes=200)
     assert_same_snapshot(local, on_ray)
+    (tasks,) = reads
+    assert len(tasks) > 6 and sum(t.source.run is not None for t in tasks) == len(tasks) - 1  # curated: small
 
     # The Ray build grouped on the workers, in the two partitions asked for, each of its own keys.
     (partitions,) = merged

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from honkdata.ingest.raw import iter_line_chunks, read_csv, read_jsonl, read_parquet
+from honkdata.ingest.raw import iter_line_chunks, line_runs, read_csv, read_jsonl, read_parquet
 from honkdata.schema import RECORD
 from tests.conftest import write_jsonl
 
@@ -83,6 +83,28 @@ def test_jsonl_gzip_and_chunk_boundaries(tmp_path, ctx, events):
     assert sum(c.count(b"\n") for _, c in chunks) == 5000
     table = read_all(read_jsonl, path, ctx)
     assert table.num_rows == 5000 and table.column("line").to_pylist()[-1] == 5000
+
+
+@pytest.mark.parametrize("size", [1, 17, 60, 10**6])
+def test_line_runs_cover_a_file_in_whole_lines_each_numbered_from_its_first(tmp_path, size):
+    path = tmp_path / "log.jsonl"
+    data = b"\xef\xbb\xbf" + b"".join(b'{"query": "play song %d"}\n' % i for i in range(40))
+    path.write_bytes(data + b'{"query": "' + b"x" * 100 + b'"}\n{"query": "no newline"}')
+    runs = line_runs(path, size)
+    whole = path.read_bytes()
+    assert b"".join(whole[r.start : r.end] for r in runs) == whole
+    assert all(whole[r.end - 1 : r.end] == b"\n" for r in runs[:-1])  # whole lines only
+    assert [r.first for r in runs] == [1 + whole.count(b"\n", 0, r.start) for r in runs]
+    assert (len(runs) == 1) == (size >= len(whole)) and (size > 1 or len(runs) == 42)  # 1: a run a line
+
+
+def test_a_run_of_lines_reads_as_those_lines_of_the_whole_file(tmp_path, ctx):
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(b'{"query": "play song %d"}\n' % i for i in range(1, 101)))
+    runs = line_runs(path, 300)
+    rows = [row for run in runs for row in pa.Table.from_batches(read_jsonl(path, ctx, run)).to_pylist()]
+    assert len(runs) > 5 and rows == read_all(read_jsonl, path, ctx).to_pylist()
+    assert [r["line"] for r in rows] == list(range(1, 101))
 
 
 def test_empty_file_yields_nothing(tmp_path, ctx):

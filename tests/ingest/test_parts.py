@@ -1,0 +1,73 @@
+"""Ingest read in parts (what a distributed engine runs): each input apart, a large JSONL file in
+runs of its lines, and every part's rejects and report brought back as one read of every input."""
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from honkdata.config import BuildConfig
+from honkdata.ingest import read
+from honkdata.ingest.quarantine import Quarantine
+from honkdata.ingest.sources import resolve_inputs
+from honkdata.ingest.stage import Ingest, ReadResult
+from honkdata.stage import StageStats
+from honkdata.taxonomy import load_taxonomy
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> list[Path]:
+    """A log with a byte-order mark, bad and repaired lines and no last newline; a gzipped log and a
+    CSV log, which a reader can only start at their beginning."""
+    lines = [
+        b'{"query": "play song %d", "user_id": "u%d", "ts": "2026-09-01T10:00:00Z"}' % (i, i % 7)
+        for i in range(60)
+    ]
+    lines[5] = b"{not json"
+    lines[17] = b'{"user_id": "u2"}'
+    lines[30] = b'{"query": "caf\xe9 del mar", "user_id": "u3"}'  # cp1252: repaired, kept
+    lines[41] = b'{"query": "nul \x00 byte"}'
+    lines[50] = b'{"query": "play at", "ts": "not a time"}'
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines))
+    packed = tmp_path / "packed.jsonl.gz"
+    packed.write_bytes(gzip.compress(b"\n".join(lines[:20]) + b"\n"))
+    table = tmp_path / "more.csv"
+    table.write_text("query,user_id\n" + "".join(f"skip {i},u{i}\n" for i in range(30)))
+    return [log, packed, table]
+
+
+def _ingest(paths: list[Path], quarantine: Path) -> Ingest:
+    config = BuildConfig.model_validate({"sources": [{"path": str(p)} for p in paths]})
+    return Ingest(resolve_inputs(config.sources), config, load_taxonomy(), Quarantine(quarantine))
+
+
+@pytest.mark.parametrize("run_bytes", [None, 1, 200, 10**6])
+def test_parts_read_apart_reject_and_report_as_one_read_of_every_input(
+    tmp_path, inputs, run_bytes, monkeypatch
+):
+    whole = _ingest(inputs, tmp_path / "q" / "whole" / "q.jsonl")
+    together = [row for batch in whole(StageStats("ingest")) for row in batch.to_pylist()]
+
+    hashed = []  # a run's read must not hash the whole file: the build's process knows its digest
+    fingerprint = read.fingerprint
+    monkeypatch.setattr(read, "fingerprint", lambda path: hashed.append(path) or fingerprint(path))
+    apart = _ingest(inputs, tmp_path / "q" / "apart" / "q.jsonl")
+    parts = apart.parts(run_bytes)
+    stats, rows = StageStats("ingest"), []
+    for part in parts:
+        result = ReadResult()
+        rows += [row for batch in part(result, stats) for row in batch.to_pylist()]
+        apart.add_part(result)
+
+    runs = len(parts) - 2  # the log's; the gzipped log and the CSV are one part each
+    assert runs == {None: 1, 1: 60, 200: 19, 10**6: 1}[run_bytes]
+    assert hashed == (inputs[1:] if runs > 1 else inputs)
+    assert rows == together and stats.rows_out == len(together) == 60 - 3 + 20 - 2 + 30
+    assert apart.reports == whole.reports
+    report = apart.reports[0]
+    assert (report["rows_rejected"], report["rows_repaired"], report["timestamps_unreadable"]) == (3, 1, 1)
+    whole.quarantine.close()
+    apart.quarantine.close()
+    assert apart.quarantine.rows == whole.quarantine.rows == 5
+    assert apart.quarantine.path.read_text() == whole.quarantine.path.read_text()
