@@ -249,11 +249,14 @@ def _combined(values: pa.Array | pa.ChunkedArray | None) -> pa.Array | None:
 def _distinct_pairs(text: pa.Array, locale: pa.Array | None) -> tuple[np.ndarray, np.ndarray]:
     """The first row of each distinct (text, locale) pair, and each row's pair (an index into the
     first rows); nulls are values like any other."""
-    code = pc.dictionary_encode(text, null_encoding="encode").indices.to_numpy().astype(np.int64)
+    pair = pc.dictionary_encode(text, null_encoding="encode").indices.to_numpy().astype(np.int64)
     if locale is not None:
         locales = pc.dictionary_encode(locale, null_encoding="encode")
-        code = code * len(locales.dictionary) + locales.indices.to_numpy()
-    _, first, pair = np.unique(code, return_index=True, return_inverse=True)
+        code = pair * len(locales.dictionary) + locales.indices.to_numpy()
+        pair = pc.dictionary_encode(pa.array(code)).indices.to_numpy()
+    # Arrow numbers values in the order they first occur (hashing, no sort): a row is its pair's
+    # first where the largest number so far grows.
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(pair), prepend=-1) > 0)
     return first, pair
 
 

@@ -45,7 +45,7 @@ class Anonymize:
             stats.tally(PII_FOUND, pii_type, n)
         columns = {
             "text": scrubbed.text,
-            "key": _grouping_keys(scrubbed.text),
+            "key": _rekeyed(batch.column("key"), batch.column("text"), scrubbed.text),
             "user_id": self.pseudonymizer(batch.column("user_id")),
             "session_id": pa.nulls(batch.num_rows, pa.string()),
             "ts": pc.floor_temporal(batch.column("ts"), unit="day"),
@@ -88,10 +88,14 @@ class Anonymize:
         self.scrubber.allow.add(names)
 
 
-def _grouping_keys(text: pa.Array) -> pa.Array:
-    """`grouping_key` of each row, computed once per distinct text (queries repeat in a log)."""
-    distinct = pc.dictionary_encode(text)
-    return pc.take(grouping_key(distinct.dictionary), distinct.indices)
+def _rekeyed(key: pa.Array, text: pa.Array, scrubbed: pa.Array) -> pa.Array:
+    """The grouping key of the scrubbed text: normalize's, but where scrubbing changed the text (a
+    few rows in a hundred), `grouping_key` of the new text, once per distinct one."""
+    changed = pc.not_equal(text, scrubbed)
+    if not pc.any(changed).as_py():
+        return key
+    distinct = pc.dictionary_encode(scrubbed.filter(changed))
+    return pc.replace_with_mask(key, changed, pc.take(grouping_key(distinct.dictionary), distinct.indices))
 
 
 def anonymizer(config: BuildConfig, key: PseudonymKey) -> Anonymize:

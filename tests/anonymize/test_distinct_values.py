@@ -15,7 +15,7 @@ from honkdata.anonymize.pii import PiiScrubber
 from honkdata.anonymize.pseudonym import Pseudonymizer, PseudonymKey
 from honkdata.anonymize.stage import PII_DROPPED, Anonymize
 from honkdata.config import NormalizeConfig
-from honkdata.normalize import Normalize
+from honkdata.normalize import Normalize, grouping_key
 from honkdata.schema import RECORD
 from honkdata.stage import StageStats
 
@@ -178,6 +178,15 @@ def test_each_distinct_value_is_computed_once(monkeypatch):
         distinct_pairs,
         list(zip(_values(normalized.column("text")), _values(normalized.column("locale")), strict=True)),
     )
+    # A key is made anew only for a text that scrubbing changed (normalize's stays for the rest).
+    changed = [
+        s
+        for s, t in zip(_values(out.column("text")), _values(normalized.column("text")), strict=True)
+        if s != t
+    ]
     (distinct_scrubbed,) = keys
-    _once_each(distinct_scrubbed, _values(out.column("text")))
+    _once_each(distinct_scrubbed, changed)
+    assert out.column("key").to_pylist() == [
+        grouping_key(pa.array([t]))[0].as_py() for t in _values(out.column("text"))
+    ]
     _once_each(ids, [v for v in _values(normalized.column("user_id")) if v is not None])
