@@ -66,14 +66,17 @@ class Checkpoints:
         }
         replace_file(self.folder / f"{step}.json", orjson.dumps(record))  # last: the step is done
 
-    def load(self, step: str, stages: Sequence[object]) -> tuple[pa.Table, dict[str, StageStats]]:
-        """The rows after `step`, every stage's counters then, and the stages' state restored."""
-        record = orjson.loads((self.folder / f"{step}.json").read_bytes())
+    def load(self, steps: Sequence[str], stages: Sequence[object]) -> tuple[pa.Table, dict[str, StageStats]]:
+        """The rows after the last of `steps` (the finished ones, in order), every stage's counters
+        then, and each stage's state as the last of their checkpoints that holds it saved it (a step
+        saves only the state that may have changed since the one before)."""
+        records = [orjson.loads((self.folder / f"{step}.json").read_bytes()) for step in steps]
+        state = {name: value for record in records for name, value in record["state"].items()}
         for stage in stages:
-            if isinstance(stage, Stateful) and stage.name in record["state"]:
-                stage.restore(record["state"][stage.name])
-        stats = {name: StageStats.from_dict(name, s) for name, s in record["stats"].items()}
-        with pa.OSFile(str(self.folder / f"{step}.arrow")) as source:
+            if isinstance(stage, Stateful) and stage.name in state:
+                stage.restore(state[stage.name])
+        stats = {name: StageStats.from_dict(name, s) for name, s in records[-1]["stats"].items()}
+        with pa.OSFile(str(self.folder / f"{steps[-1]}.arrow")) as source:
             return pa.ipc.open_file(source).read_all(), stats
 
     def clear(self) -> None:

@@ -125,9 +125,18 @@ def test_a_checkpoint_keeps_rows_counters_and_state(tmp_path: Path) -> None:
     assert checkpoints.last(["grouping", "merge"]) == "grouping"
     assert checkpoints.last(["merge", "grouping"]) is None  # a later step never counts without the earlier
     fresh = Stage()
-    rows, counted = checkpoints.load("grouping", [fresh])
+    rows, counted = checkpoints.load(["grouping"], [fresh])
     assert rows.equals(table) and fresh.largest == stage.largest
     assert counted["merge"].to_dict() == stats.to_dict()
+
+    # A later step saves only the state that may have changed: the earlier state comes from before.
+    later = Stage()
+    later.name, later.largest = "split", ["moved"]
+    checkpoints.save("merge", table.slice(1), {"merge": stats}, [later])
+    fresh, fresh_later = Stage(), Stage()
+    fresh_later.name = "split"
+    rows, _ = checkpoints.load(["grouping", "merge"], [fresh, fresh_later])
+    assert rows.equals(table.slice(1)) and (fresh.largest, fresh_later.largest) == (stage.largest, ["moved"])
     checkpoints.clear()
     assert not (tmp_path / "work").exists()
 
