@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from honkdata.config import BuildConfig
-from honkdata.errors import HonkdataWarning
+from honkdata.errors import HonkdataError, HonkdataWarning
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.raw import LineRun, line_runs
 from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
@@ -81,7 +81,11 @@ class Ingest:
         (found in one pass over the file, which numbers each run's first line)."""
         reads = []
         for source in self.inputs:
-            runs = line_runs(source.path, run_bytes) if run_bytes and _in_runs(source, run_bytes) else [None]
+            try:
+                apart = run_bytes is not None and _in_runs(source, run_bytes)
+                runs = line_runs(source.path, run_bytes) if apart else [None]  # type: ignore[arg-type]
+            except OSError as e:  # gone or unreadable since it was listed: what a read would say
+                raise HonkdataError(str(e)) from None
             reads += [InputRead(replace(source, run=run), self._pinned, self.taxonomy) for run in runs]
         return reads
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from honkdata.config import BuildConfig
+from honkdata.errors import HonkdataError
 from honkdata.ingest import read
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.sources import resolve_inputs
@@ -71,3 +72,10 @@ def test_parts_read_apart_reject_and_report_as_one_read_of_every_input(
     apart.quarantine.close()
     assert apart.quarantine.rows == whole.quarantine.rows == 5
     assert apart.quarantine.path.read_text() == whole.quarantine.path.read_text()
+
+
+def test_an_input_gone_before_its_runs_are_found_is_a_one_line_error(tmp_path, inputs):
+    ingest = _ingest(inputs, tmp_path / "q" / "q.jsonl")
+    inputs[0].unlink()
+    with pytest.raises(HonkdataError, match=f"No such file or directory: '{inputs[0]}'"):
+        ingest.parts(run_bytes=1)
