@@ -6,6 +6,7 @@ from pathlib import Path
 
 import boto3
 import fsspec
+import pyarrow.parquet as pq
 import pytest
 
 from honkdata.config import BuildConfig, load_config
@@ -33,6 +34,16 @@ SNIPS_SAMPLE = Path(__file__).parent.parent / "data" / "samples" / "snips"
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def damage_row_group(path: Path, group: int) -> None:
+    """Overwrites the first page header of row group `group`'s first column in the Parquet file at
+    `path`: that group no longer reads, the footer and the other groups still do."""
+    chunk = pq.read_metadata(path).row_group(group).column(0)
+    offset = chunk.dictionary_page_offset or chunk.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 16] = b"\xff" * 16
+    path.write_bytes(bytes(data))
 
 
 TEST_KEY = "test-pseudonym-key-0123456789abcdef"

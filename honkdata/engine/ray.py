@@ -4,9 +4,10 @@ Ray Data runs the map stages: one task per input reads it (`Ingest.parts`) and i
 through the batch stages with `map_batches`, which Ray Data fuses into that same task, so a raw
 event (a user id before its pseudonym, a query before it is scrubbed) never enters Ray's object
 store, which spills to disk outside the build's owner-only work folder. Inputs are read in parallel;
-a plain JSONL file on the driver's machine (or a file system every worker mounts at the same path)
-larger than `run_bytes` is read in runs of its lines, a task each. A compressed, CSV or remote file
-is one task: a log meant for a cluster comes as many files, as logs are written.
+a plain JSONL or a Parquet file on the driver's machine (or a file system every worker mounts at the
+same path) larger than `run_bytes` is read in runs of its lines or of its row groups, a task each. A
+compressed, CSV or remote file is one task: a log meant for a cluster comes as many files, as logs
+are written.
 
 The grouping (exact dedup) runs on the workers too, as a hash-partitioned exchange (`_Exchange`):
 the blocks the map tasks leave in the object store are split by the grouping's partitions (a
@@ -51,7 +52,7 @@ from honkdata.progress import StageEvent, StageWatch
 from honkdata.stage import StageStats
 
 INSTALL = "pip install 'honkdata[ray]'"
-# A plain JSONL file's lines are read in runs of about this many bytes, a task each: Ray Data's own
+# A plain JSONL (or Parquet) file is read in runs of about this many bytes, a task each: Ray Data's own
 # target for a block, and a file of 10 billion events' 1.8 TB in some 14,000 tasks.
 RUN_BYTES = 128 << 20
 _BLOCK_BYTES = 8 << 20
@@ -75,8 +76,8 @@ def ray_engine(
     A Ray connection this process already has is used as it is, and left open. The grouping runs on
     the workers in `partitions` tasks, by default one per CPU of a cluster of several machines (on
     one, here); each has the cluster's CPUs ÷ `partitions` of them (at most a node's), so one
-    partition per node uses each node whole. A plain JSONL file larger than `run_bytes` is read in
-    runs of its lines of about that size, a task each."""
+    partition per node uses each node whole. A plain JSONL or a Parquet file larger than `run_bytes`
+    is read in runs of its lines or row groups of about that size, a task each."""
     try:
         import ray  # noqa: F401  (optional: only this engine needs it)
     except ImportError:
@@ -479,7 +480,12 @@ def _split(partitions: Partitions, n: int, *blocks: pa.Table) -> list[Any]:
     """A Ray task: the blocks' events in `n` pieces by partition; then the rows it split by input
     (the progress) and its seconds."""
     started = time.perf_counter()
-    table = pa.concat_tables(blocks)
+    # A read task that kept no row (every line of a run quarantined, a damaged row group) leaves a
+    # block without columns, which would not concatenate with the others.
+    tables = [block for block in blocks if block.num_rows]
+    if not tables:
+        return [*[pa.table({})] * n, ({}, time.perf_counter() - started)]
+    table = pa.concat_tables(tables)
     pieces = partitions.split(table, n)
     counts = pc.value_counts(table.column("source")).to_pylist()
     return [*pieces, ({c["values"]: c["counts"] for c in counts}, time.perf_counter() - started)]

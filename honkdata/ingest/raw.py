@@ -49,6 +49,20 @@ class LineRun:
     first: int
 
 
+@dataclass(frozen=True)
+class RowGroupRun:
+    """Whole row groups of a Parquet file, to read apart from the rest: groups [start, end), the first
+    of their rows line number `first` (a Parquet file's rows are numbered as its lines would be)."""
+
+    start: int
+    end: int
+    first: int
+
+
+# A part of one file that a reader can start at: what `Ingest.parts` hands a distributed engine.
+Run = LineRun | RowGroupRun
+
+
 def line_runs(path: Path, size: int) -> list[LineRun]:
     """The file in runs of whole lines of about `size` bytes (a longer line is a run of its own), in
     order, each with the number of its first line: one pass over the file, counting newlines."""
@@ -434,7 +448,27 @@ def _parquet_problem(schema: pa.Schema) -> str | None:
     return None
 
 
-def read_parquet(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
+def row_group_runs(path: Path, size: int) -> list[RowGroupRun]:
+    """The Parquet file in runs of whole row groups of about `size` bytes as stored (a larger group
+    is a run of its own), in order, each with the number of its first row: from the footer alone.
+    An unreadable footer raises, as opening the file would."""
+    meta = pq.read_metadata(path)
+    runs: list[RowGroupRun] = []
+    start, first, stored, rows = 0, 1, 0, 0
+    for group in range(meta.num_row_groups):
+        columns = meta.row_group(group)
+        stored += sum(columns.column(c).total_compressed_size for c in range(columns.num_columns))
+        rows += columns.num_rows
+        if stored >= size or group == meta.num_row_groups - 1:
+            runs.append(RowGroupRun(start, group + 1, first))
+            start, first, stored, rows = group + 1, first + rows, 0, 0
+    return runs
+
+
+def read_parquet(path: Path, ctx: SourceContext, run: RowGroupRun | None = None) -> Iterator[pa.RecordBatch]:
+    """The file's batches, row group by row group: a damaged group costs its own rows (one quarantine
+    entry, at the line where reading broke off), not the rest of the file. With `run`, of those row
+    groups only."""
     try:
         file = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as e:
@@ -442,17 +476,22 @@ def read_parquet(path: Path, ctx: SourceContext) -> Iterator[pa.RecordBatch]:
         return
     problem = _parquet_problem(file.schema_arrow)
     columns = None if problem else [n for n in RAW_FIELDS if n in file.schema_arrow.names]
-    line = 1
-    try:
-        for batch in file.iter_batches(batch_size=ctx.batch_rows, columns=columns):
-            lines = pa.array(range(line, line + batch.num_rows), pa.int64())
-            line += batch.num_rows
-            if problem:
-                _reject_rows(batch, lines, problem, ctx)
-            else:
-                yield _with_query(batch, lines, ctx)
-    except (pa.ArrowInvalid, OSError) as e:
-        ctx.reject(0, f"unreadable Parquet data: {str(e).splitlines()[0]}", b"")
+    groups, line = (range(run.start, run.end), run.first) if run else (range(file.num_row_groups), 1)
+    for group in groups:
+        end = line + file.metadata.row_group(group).num_rows
+        try:
+            for batch in file.iter_batches(batch_size=ctx.batch_rows, row_groups=[group], columns=columns):
+                lines = pa.array(range(line, line + batch.num_rows), pa.int64())
+                line += batch.num_rows
+                if problem:
+                    _reject_rows(batch, lines, problem, ctx)
+                else:
+                    yield _with_query(batch, lines, ctx)
+        except (pa.ArrowInvalid, OSError) as e:
+            ctx.reject(line, f"unreadable Parquet data in row group {group}: {str(e).splitlines()[0]}", b"")
+        line = end
 
 
 RAW_READERS = {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet}
+# The readers that can start inside a file (plain, on this machine), and how they find where.
+RUNS = {"jsonl": line_runs, "parquet": row_group_runs}

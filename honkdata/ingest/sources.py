@@ -16,7 +16,7 @@ from honkdata.config import SourceConfig
 from honkdata.errors import HonkdataError
 from honkdata.ingest.detect import detect_format
 from honkdata.ingest.formats import PUBLIC_READERS
-from honkdata.ingest.raw import RAW_READERS, LineRun, read_jsonl
+from honkdata.ingest.raw import RAW_READERS, Run
 from honkdata.ingest.remote import RemoteFolder, RemotePath, find_remote, is_url
 from honkdata.ingest.source import SourceContext
 
@@ -35,15 +35,15 @@ class Input:
     format: str
     name: str
     kind: str  # user_log | curated
-    run: LineRun | None = None  # of a plain JSONL file here, only these lines (read apart: Ingest.parts)
+    run: Run | None = None  # of a plain JSONL or Parquet file here, only this part (Ingest.parts)
 
     def read(self, ctx: SourceContext, scratch: Path | None = None) -> Iterator[pa.RecordBatch]:
         """The input's batches. A remote file, or every file of a remote dataset folder, is fetched
         first, wherever this runs (a Ray worker fetches its own input), into a temporary folder under
         `scratch` (else the system's), and deleted after the read, read to its end or not;
         `ctx.digest` gets the (bytes, sha256) fetched."""
-        if self.run is not None:
-            return read_jsonl(self.path, ctx, self.run)  # type: ignore[arg-type]  (a local file)
+        if self.run is not None:  # a local file (Ingest.parts)
+            return RAW_READERS[self.format](self.path, ctx, self.run)  # type: ignore[arg-type, call-arg]
         if isinstance(self.path, Path):
             return READERS[self.format](self.path, ctx)
         return self._read_fetched(self.path, ctx, scratch)

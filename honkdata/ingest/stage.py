@@ -1,10 +1,10 @@
 """Ingest as a stage: the configured inputs' batches, quarantining what cannot be read, with a report
 per input, and the checks that need every input read (the reject rate).
 
-A distributed engine reads each input apart, or a large JSONL file in runs of its lines, wherever it
-runs (`Ingest.parts`, `InputRead`), and brings what each read rejected and reported back to the
-build's machine (`Ingest.add_part`): the quarantine file and the reports are the same as when one
-process reads every input in turn.
+A distributed engine reads each input apart (a large JSONL file in runs of its lines, a large Parquet
+file in runs of its row groups), wherever it runs (`Ingest.parts`, `InputRead`), and brings what each
+read rejected and reported back to the build's machine (`Ingest.add_part`): the quarantine file and
+the reports are the same as when one process reads every input in turn.
 """
 
 import warnings
@@ -18,7 +18,7 @@ import pyarrow as pa
 from honkdata.config import BuildConfig
 from honkdata.errors import HonkdataError, HonkdataWarning
 from honkdata.ingest.quarantine import Quarantine
-from honkdata.ingest.raw import LineRun, line_runs
+from honkdata.ingest.raw import RUNS, Run
 from honkdata.ingest.read import OnProgress, check_reject_rate, read_inputs
 from honkdata.ingest.sources import Input, fingerprint
 from honkdata.ingest.timestamps import Window
@@ -76,16 +76,21 @@ class Ingest:
         self.quarantine.rows = state["quarantine"]["rows"]
 
     def parts(self, run_bytes: int | None = None) -> list["InputRead"]:
-        """Reads to run apart, in order: one per input; with `run_bytes`, a plain JSONL file on this
-        machine larger than that is read in runs of its lines of about that size, one read each
-        (found in one pass over the file, which numbers each run's first line)."""
+        """Reads to run apart, in order: one per input; with `run_bytes`, a plain JSONL or a Parquet
+        file on this machine larger than that is read in runs of about that size, one read each: runs
+        of lines (found in one pass over the file, which numbers each run's first line) or of row
+        groups (found in the file's footer)."""
         reads = []
         for source in self.inputs:
             try:
                 apart = run_bytes is not None and _in_runs(source, run_bytes)
-                runs = line_runs(source.path, run_bytes) if apart else [None]  # type: ignore[arg-type]
+                runs: list[Run | None] = [None]
+                if apart:
+                    runs = RUNS[source.format](source.path, run_bytes)  # type: ignore[arg-type]
             except OSError as e:  # gone or unreadable since it was listed: what a read would say
                 raise HonkdataError(str(e)) from None
+            except pa.ArrowInvalid:  # not Parquet after all: one read, which quarantines it with the reason
+                runs = [None]
             reads += [InputRead(replace(source, run=run), self._pinned, self.taxonomy) for run in runs]
         return reads
 
@@ -124,9 +129,10 @@ _COUNTS = ("rows_read", "rows_rejected", "rows_repaired", "rows_with_user_id", "
 
 
 def _in_runs(source: Input, run_bytes: int) -> bool:
-    """Whether a reader can start inside the input: a plain JSONL file here, larger than a run."""
+    """Whether a reader can start inside the input: a plain JSONL or a Parquet file here, larger than
+    a run."""
     path = source.path
-    plain = isinstance(path, Path) and source.format == "jsonl" and path.suffix != ".gz"
+    plain = isinstance(path, Path) and source.format in RUNS and path.suffix != ".gz"
     return plain and path.stat().st_size > run_bytes
 
 
@@ -143,7 +149,7 @@ class ReadResult:
 
     report: dict | None = None  # once the input is read to its end
     rejects: list[tuple[str, int, str, str | bytes]] = field(default_factory=list)
-    run: LineRun | None = None  # the lines read, where only a run of the input's
+    run: Run | None = None  # the part read, where only a run of the input's
 
     def reject(self, source: str, line: int, reason: str, raw: str | bytes) -> None:
         self.rejects.append((source, line, reason, raw))

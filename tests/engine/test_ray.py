@@ -1,6 +1,7 @@
 """The Ray engine builds the snapshot the local engine builds: same content hash, rows, counters and
-quarantine, on every public format and on a raw log with bad lines, PII and a curated set, with the
-grouping on its workers (or, under DP, on the driver)."""
+quarantine, on every public format and on raw logs (JSONL and Parquet) with bad lines, PII and a
+curated set, read in runs of lines and of row groups, with the grouping on its workers (or, under DP,
+on the driver)."""
 
 import json
 import random
@@ -26,7 +27,7 @@ from honkdata.normalize import EMPTY_QUERY, TOO_LONG, Normalize
 from honkdata.progress import StageEvent
 from honkdata.stage import StageStats
 from honkdata.taxonomy import load_taxonomy
-from tests.conftest import write_jsonl
+from tests.conftest import damage_row_group, write_jsonl
 from tests.engine.conftest import assert_same_snapshot, quarantined
 from tests.ingest.test_formats import EVERY_FORMAT
 
@@ -85,20 +86,35 @@ def test_both_engines_build_the_same_snapshot_of_every_public_format(fmt, path, 
     assert merged == []  # a cluster of one machine groups on the driver unless partitions are asked for
 
 
+@pytest.fixture
+def columnar_log(tmp_path: Path) -> Path:
+    """A Parquet log of 5 row groups: PII, a query that repeats another log's, and a damaged group."""
+    queries = ["PLAY TAYLOR SWIFT", "text 07700 900123 to mum", "skip"] * 10
+    users = [f"col-{i % 4}" for i in range(30)]
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.table({"query": queries, "user_id": users}), path, row_group_size=6)
+    damage_row_group(path, 3)
+    return path
+
+
 def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
-    make_config, bad_log, second_log, curated, merged, monkeypatch
+    make_config, bad_log, second_log, columnar_log, curated, merged, monkeypatch
 ):
-    reads = []  # the read tasks of each build (one per input, or per run of a log's lines)
+    reads = []  # the read tasks of each build (one per input, or per run of a log's lines or row groups)
     parts = Ingest.parts
     monkeypatch.setattr(
         Ingest, "parts", lambda self, run_bytes=None: reads.append(parts(self, run_bytes)) or reads[-1]
     )
-    config = make_config(bad_log, second_log, curated, name="mixed", ingest={"max_reject_rate": 0.5})
-    # The logs in runs of their lines of about 200 bytes, a task each: as a large file would be read.
+    logs = (bad_log, second_log, columnar_log)
+    config = make_config(*logs, curated, name="mixed", ingest={"max_reject_rate": 0.5})
+    # The logs in runs of their lines or row groups of about 200 bytes, a task each: as a large file
+    # would be read.
     local, on_ray = _both(config, partitions=2, run_bytes=200)
     assert_same_snapshot(local, on_ray)
     (tasks,) = reads
-    assert len(tasks) > 6 and sum(t.source.run is not None for t in tasks) == len(tasks) - 1  # curated: small
+    runs = [t.source.run for t in tasks]
+    assert len(tasks) > 11 and sum(r is not None for r in runs) == len(tasks) - 1  # curated: small
+    assert sum(t.source.path == columnar_log for t in tasks) == 5  # a row group a run
 
     # The Ray build grouped on the workers, in the two partitions asked for, each of its own keys.
     (partitions,) = merged
@@ -107,11 +123,13 @@ def test_both_engines_agree_on_a_raw_log_with_bad_lines_pii_and_a_curated_set(
     assert not set(ids[0]) & set(ids[1]) and ids[0] + ids[1] == sorted(ids[0] + ids[1])
 
     stages = on_ray.manifest["stages"]
-    assert stages["ingest"]["dropped"] == {QUARANTINED: 3}  # the bytes that are not UTF-8 are repaired
+    assert stages["ingest"]["dropped"] == {QUARANTINED: 4}  # the bytes that are not UTF-8 are repaired
+    assert stages["ingest"]["rows_out"] == 14 - 3 + 8 + 30 - 6 + 2  # a damaged group: 6 rows, 1 entry
     assert stages["normalize"]["dropped"] == {EMPTY_QUERY: 2, TOO_LONG: 1}
     assert {"EMAIL", "PHONE"} <= set(stages["anonymize"]["breakdowns"][PII_FOUND])
     reasons = [q["reason"] for q in quarantined(on_ray)]
-    assert reasons == ["invalid JSON", "missing query", "JSON line is not an object"]
+    assert reasons[:3] == ["invalid JSON", "missing query", "JSON line is not an object"]
+    assert reasons[3].startswith("unreadable Parquet data in row group 3: ")
     texts = set(pq.read_table(on_ray.path / "data").column("text").to_pylist())
     assert "play www.thebeatles.com remix" in texts  # learned from the curated set before scrubbing
     assert not any("<URL>" in t for t in texts)

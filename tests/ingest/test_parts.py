@@ -1,9 +1,12 @@
 """Ingest read in parts (what a distributed engine runs): each input apart, a large JSONL file in
-runs of its lines, and every part's rejects and report brought back as one read of every input."""
+runs of its lines, a large Parquet file in runs of its row groups, and every part's rejects and report
+brought back as one read of every input."""
 
 import gzip
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from honkdata.config import BuildConfig
@@ -14,12 +17,14 @@ from honkdata.ingest.sources import resolve_inputs
 from honkdata.ingest.stage import Ingest, ReadResult
 from honkdata.stage import StageStats
 from honkdata.taxonomy import load_taxonomy
+from tests.conftest import damage_row_group
 
 
 @pytest.fixture
 def inputs(tmp_path: Path) -> list[Path]:
-    """A log with a byte-order mark, bad and repaired lines and no last newline; a gzipped log and a
-    CSV log, which a reader can only start at their beginning."""
+    """A log with a byte-order mark, bad and repaired lines and no last newline; a Parquet log of 4 row
+    groups, one row without a query and one group damaged; a gzipped log and a CSV log, which a
+    reader can only start at their beginning."""
     lines = [
         b'{"query": "play song %d", "user_id": "u%d", "ts": "2026-09-01T10:00:00Z"}' % (i, i % 7)
         for i in range(60)
@@ -33,9 +38,15 @@ def inputs(tmp_path: Path) -> list[Path]:
     log.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines))
     packed = tmp_path / "packed.jsonl.gz"
     packed.write_bytes(gzip.compress(b"\n".join(lines[:20]) + b"\n"))
+    columnar = tmp_path / "log.parquet"
+    queries = [None if i == 12 else f"play track {i}" for i in range(40)]
+    pq.write_table(
+        pa.table({"query": queries, "user_id": [f"u{i}" for i in range(40)]}), columnar, row_group_size=10
+    )
+    damage_row_group(columnar, 2)
     table = tmp_path / "more.csv"
     table.write_text("query,user_id\n" + "".join(f"skip {i},u{i}\n" for i in range(30)))
-    return [log, packed, table]
+    return [log, columnar, packed, table]
 
 
 def _ingest(paths: list[Path], quarantine: Path) -> Ingest:
@@ -61,16 +72,16 @@ def test_parts_read_apart_reject_and_report_as_one_read_of_every_input(
         rows += [row for batch in part(result, stats) for row in batch.to_pylist()]
         apart.add_part(result)
 
-    runs = len(parts) - 2  # the log's; the gzipped log and the CSV are one part each
-    assert runs == {None: 1, 1: 60, 200: 19, 10**6: 1}[run_bytes]
-    assert hashed == (inputs[1:] if runs > 1 else inputs)
-    assert rows == together and stats.rows_out == len(together) == 60 - 3 + 20 - 2 + 30
+    runs = len(parts) - 2  # the logs'; the gzipped log and the CSV are one part each
+    assert runs == {None: 2, 1: 60 + 4, 200: 19 + 4, 10**6: 2}[run_bytes]
+    assert hashed == (inputs[2:] if runs > 2 else inputs)
+    assert rows == together and stats.rows_out == len(together) == 60 - 3 + 40 - 11 + 20 - 2 + 30
     assert apart.reports == whole.reports
     report = apart.reports[0]
     assert (report["rows_rejected"], report["rows_repaired"], report["timestamps_unreadable"]) == (3, 1, 1)
     whole.quarantine.close()
     apart.quarantine.close()
-    assert apart.quarantine.rows == whole.quarantine.rows == 5
+    assert apart.quarantine.rows == whole.quarantine.rows == 5 + 2
     assert apart.quarantine.path.read_text() == whole.quarantine.path.read_text()
 
 

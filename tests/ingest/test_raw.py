@@ -6,9 +6,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from honkdata.ingest.raw import iter_line_chunks, line_runs, read_csv, read_jsonl, read_parquet
+from honkdata.ingest.raw import (
+    iter_line_chunks,
+    line_runs,
+    read_csv,
+    read_jsonl,
+    read_parquet,
+    row_group_runs,
+)
 from honkdata.schema import RECORD
-from tests.conftest import write_jsonl
+from tests.conftest import damage_row_group, write_jsonl
 
 
 def read_all(reader, path: Path, ctx) -> pa.Table:
@@ -105,6 +112,48 @@ def test_a_run_of_lines_reads_as_those_lines_of_the_whole_file(tmp_path, ctx):
     rows = [row for run in runs for row in pa.Table.from_batches(read_jsonl(path, ctx, run)).to_pylist()]
     assert len(runs) > 5 and rows == read_all(read_jsonl, path, ctx).to_pylist()
     assert [r["line"] for r in rows] == list(range(1, 101))
+
+
+def _grouped_parquet(path: Path, rows: int = 100, group_rows: int = 10) -> Path:
+    """A Parquet log of `rows` queries in row groups of `group_rows`; every 7th query is missing."""
+    queries = [None if i % 7 == 3 else f"play song {i}" for i in range(rows)]
+    pq.write_table(
+        pa.table({"query": queries, "user_id": [f"u{i}" for i in range(rows)]}),
+        path,
+        row_group_size=group_rows,
+    )
+    return path
+
+
+@pytest.mark.parametrize("size", [1, 500, 2_000, 10**6])
+def test_row_group_runs_cover_a_parquet_file_in_whole_groups_each_numbered_from_its_first_row(tmp_path, size):
+    path = _grouped_parquet(tmp_path / "log.parquet")
+    runs = row_group_runs(path, size)
+    assert [r.start for r in runs] == [0, *(r.end for r in runs[:-1])] and runs[-1].end == 10
+    assert [r.first for r in runs] == [1 + 10 * r.start for r in runs]
+    assert len(runs) == {1: 10, 10**6: 1}.get(size, len(runs)) and (size < 10**6) == (len(runs) > 1)
+
+
+def test_runs_of_row_groups_read_as_the_whole_parquet_file_with_its_rejects(tmp_path, ctx):
+    path = _grouped_parquet(tmp_path / "log.parquet")
+    whole = read_all(read_parquet, path, ctx).to_pylist()
+    rows = [
+        row
+        for run in row_group_runs(path, 1)
+        for row in pa.Table.from_batches(read_parquet(path, ctx, run)).to_pylist()
+    ]
+    assert rows == whole and [r["line"] for r in rows] == [i + 1 for i in range(100) if i % 7 != 3]
+    rejects = quarantined(ctx)
+    assert [r["line"] for r in rejects] == 2 * [i + 1 for i in range(100) if i % 7 == 3]  # once per read
+
+
+def test_a_damaged_row_group_costs_its_own_rows_not_the_rest_of_the_file(tmp_path, ctx):
+    path = _grouped_parquet(tmp_path / "log.parquet")
+    damage_row_group(path, 4)
+    lines = read_all(read_parquet, path, ctx).column("line").to_pylist()
+    assert lines == [i + 1 for i in range(100) if i % 7 != 3 and not 40 <= i < 50]
+    (damaged,) = [r for r in quarantined(ctx) if r["reason"] != "missing query"]
+    assert damaged["line"] == 41 and damaged["reason"].startswith("unreadable Parquet data in row group 4: ")
 
 
 def test_empty_file_yields_nothing(tmp_path, ctx):
