@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py                          # 1M, 3M and 10M events, every engine
     python benchmarks/scale.py --events 20000,50000 --engines local,local-1
+    python benchmarks/scale.py --events 10000000 --engines local,ray --format parquet
 
 For each size, in this order and each in a fresh process: DuckDB alone reads the synthetic JSONL
 log and groups it by query (the floor: no build can read and group faster on this machine), then
@@ -14,7 +15,9 @@ engine whose option or package is not installed yet is reported as "not availabl
 failure stops the benchmark. Prints a markdown table of the figures, one of the first engine's
 per-stage seconds, the machine, and the
 fixed cost of starting Python and importing the build (inside every build's time, not the floor's).
-Synthetic logs are cached under .bench/ (see build.py).
+Synthetic logs are cached under .bench/ (see build.py); with `--format parquet`, the same events in
+a Parquet file (every field text, as in the JSONL, in DuckDB's row groups of 122,880 rows), which
+the floor reads with read_parquet.
 """
 
 import argparse
@@ -35,11 +38,12 @@ from honkdata.schema import RAW_FIELDS
 
 # The floor reads every raw field as text, as the build's JSONL reader does (an explicit schema, no
 # type sniffing), on as many DuckDB threads as the machine has cores, DuckDB's and the build's default.
-_FLOOR_SQL = (
-    "SELECT query, count(*) AS n FROM read_json($path, format = 'newline_delimited', columns = {"
-    + ", ".join(f"'{name}': 'VARCHAR'" for name in RAW_FIELDS)
-    + "}) GROUP BY query"
-)
+_AS_TEXT = "columns = {" + ", ".join(f"'{name}': 'VARCHAR'" for name in RAW_FIELDS) + "}"
+_READ = {
+    "jsonl": f"read_json($path, format = 'newline_delimited', {_AS_TEXT})",
+    "parquet": "read_parquet($path)",
+}
+_FLOOR_SQL = "SELECT query, count(*) AS n FROM {read} GROUP BY query"
 _FLOOR = """
 import json, sys
 import duckdb
@@ -93,8 +97,23 @@ def _failed(what: str, run: Measured) -> RuntimeError:
     return RuntimeError(f"{what} failed with exit code {run.returncode}:\n{run.stderr.strip()}")
 
 
+def parquet_log(events: int) -> Path:
+    """The synthetic log of `events` events as Parquet, made from the JSONL one on first use."""
+    log = synth_log(events)
+    columnar = log.with_suffix(".parquet")
+    if not columnar.exists():
+        with duckdb.connect() as con:
+            made = columnar.with_name(f".{columnar.name}.tmp")
+            con.execute(
+                f"COPY (SELECT * FROM {_READ['jsonl']}) TO '{made}' (FORMAT parquet)", {"path": str(log)}
+            )
+            made.rename(columnar)
+    return columnar
+
+
 def floor(log: Path, events: int) -> Measured:
-    run = measure([sys.executable, "-c", _FLOOR, _FLOOR_SQL, str(log), str(os.cpu_count())], bench_env())
+    sql = _FLOOR_SQL.format(read=_READ["parquet" if log.suffix == ".parquet" else "jsonl"])
+    run = measure([sys.executable, "-c", _FLOOR, sql, str(log), str(os.cpu_count())], bench_env())
     if run.returncode:
         raise _failed("the DuckDB floor", run)
     read = json.loads(run.stdout)["events"]
@@ -180,9 +199,11 @@ def _workers(engine: str) -> int:
     return int(engine.removeprefix("local-")) if engine.startswith("local-") else len(os.sched_getaffinity(0))
 
 
-def _size(events: int, engines: list[str], unavailable: set[str]) -> tuple[list[str], dict[str, float]]:
+def _size(
+    events: int, engines: list[str], unavailable: set[str], fmt: str
+) -> tuple[list[str], dict[str, float]]:
     """One size: its table row, and the local build's seconds per stage (empty without one)."""
-    log = synth_log(events)
+    log = parquet_log(events) if fmt == "parquet" else synth_log(events)
     _warm(log)
     base = floor(log, events)
     print(f"{events:,} events: DuckDB floor {base.seconds:.1f} s", file=sys.stderr, flush=True)
@@ -231,11 +252,14 @@ def main() -> None:
         help="comma-separated build engines: local (a process per core), local-N (N processes), ray "
         "[default: local,local-1,ray]",
     )
+    parser.add_argument(
+        "--format", choices=["jsonl", "parquet"], default="jsonl", help="the log's format [default: jsonl]"
+    )
     args = parser.parse_args()
     unavailable: set[str] = set()
     rows, per_stage = [], {}
     for events in args.events:
-        row, stages = _size(events, args.engines, unavailable)
+        row, stages = _size(events, args.engines, unavailable, args.format)
         rows.append(row)
         if stages:
             per_stage[events] = stages
@@ -244,8 +268,8 @@ def main() -> None:
         header += [f"{engine} s", f"{engine} events/s", f"{engine} ÷ floor"]
         if engine.startswith("local"):
             header.append(f"{engine} peak RSS MiB (build + workers)")
-    print(_machine())
-    print(f"startup: {startup():.1f} s to start Python and import honkdata.build, inside every build's s")
+    print(f"{_machine()}, {args.format} logs")
+    print(f"startup: {startup():.1f} s to start Python and import honkdata.build, inside every build's time")
     print()
     print(_table(header, rows))
     if per_stage:
