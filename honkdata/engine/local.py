@@ -20,16 +20,18 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.synchronize import Barrier
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from honkdata.anonymize.stage import Anonymize
 from honkdata.engine.plan import Plan
 from honkdata.engine.prefetch import prefetch
 from honkdata.engine.run import Engine
 from honkdata.errors import HonkdataError
-from honkdata.progress import StageEvent, StageWatch
+from honkdata.progress import InputSize, StageEvent, StageWatch
 from honkdata.stage import StageStats
 
 # Below this much input a pool costs more than it saves (forking, and moving each batch to a
@@ -68,8 +70,30 @@ def run_local(plan: Plan, watch: StageWatch) -> tuple[pa.Table, dict[str, StageS
 
 
 def _auto_workers(plan: Plan) -> int:
-    size = sum(i.size for i in plan.ingest.sizes)
+    size = sum(map(_data_bytes, plan.ingest.sizes))
     return len(os.sched_getaffinity(0)) if size >= PARALLEL_MIN_BYTES else 1
+
+
+def _data_bytes(size: InputSize) -> int:
+    """About how many bytes of data an input holds uncompressed, which is what a build's work grows
+    with (a gzipped JSONL log is a fifth or less of its text, a Parquet log a quarter): a gzipped
+    file's size as its trailer gives it (modulo 4 GiB, so never less than the file), a Parquet file's
+    uncompressed column data as its footer gives it; else, or where those cannot be read (the read
+    will quarantine the file), its size."""
+    path = size.path
+    if not (isinstance(path, Path) and path.is_file()):
+        return size.size  # a folder, or a file on object storage
+    try:
+        if path.suffix == ".gz":
+            with open(path, "rb") as f:
+                f.seek(-4, os.SEEK_END)
+                return max(size.size, int.from_bytes(f.read(4), "little"))
+        if size.format == "parquet":
+            meta = pq.read_metadata(path)
+            return sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups))
+    except (OSError, pa.ArrowInvalid):
+        pass
+    return size.size
 
 
 def _run(plan: Plan, watch: StageWatch, workers: int) -> tuple[pa.Table, dict[str, StageStats]]:

@@ -1,5 +1,6 @@
 """The local engine on several processes builds the snapshot one process builds, and fails cleanly."""
 
+import gzip
 import os
 import signal
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -17,6 +19,7 @@ from honkdata.cli import app
 from honkdata.engine.local import local_engine, run_local
 from honkdata.errors import HonkdataError
 from honkdata.normalize import Normalize
+from honkdata.progress import InputSize
 from honkdata.snapshot.store import SnapshotStore
 from tests.conftest import write_jsonl
 from tests.engine.conftest import assert_same_snapshot, quarantined
@@ -76,6 +79,7 @@ from honkdata.build import build
 from honkdata.config import load_config
 from honkdata.engine.local import local_engine
 from honkdata.normalize import Normalize
+from honkdata.progress import InputSize
 main, pids = os.getpid(), Path(sys.argv[2])
 
 def slow_in_a_worker(self, batch, stats):
@@ -123,22 +127,53 @@ def _alive(pid: int) -> bool:
     return status not in ("Z", "X")
 
 
-def test_large_inputs_use_every_core_by_default(make_config, tmp_path, monkeypatch):
-    pools: list[int] = []
+@pytest.fixture
+def pools(monkeypatch) -> list[int]:
+    """The worker count of each process pool a build starts, on a machine of 2 cores."""
+    started: list[int] = []
 
     class Recorded(local.ProcessPoolExecutor):
         def __init__(self, workers, **kwargs):
-            pools.append(workers)
+            started.append(workers)
             super().__init__(workers, **kwargs)
 
     monkeypatch.setattr(local, "ProcessPoolExecutor", Recorded)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    return started
+
+
+def test_large_inputs_use_every_core_by_default(make_config, tmp_path, monkeypatch, pools):
     log = write_jsonl(tmp_path / "log.jsonl", [{"query": "skip", "user_id": "u1"}])
     build(make_config(log, name="small"))
     assert pools == []  # a small input is built in this process
     monkeypatch.setattr(local, "PARALLEL_MIN_BYTES", 1)
     build(make_config(log, name="large"))
     assert pools == [2]
+
+
+def test_a_compressed_input_is_weighed_by_the_data_it_holds(make_config, tmp_path, monkeypatch, pools):
+    """A gzipped or Parquet log is a fraction of its data: whether a build is large enough for workers
+    goes by the data (the gzip trailer's size, the Parquet footer's uncompressed size)."""
+    rows = [{"query": f"play song number {i}", "user_id": f"listener-{i:06d}"} for i in range(3000)]
+    text = write_jsonl(tmp_path / "log.jsonl", rows).read_bytes()
+    packed = tmp_path / "log.jsonl.gz"
+    packed.write_bytes(gzip.compress(text))
+    columnar = tmp_path / "log.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), columnar, compression="zstd")
+    limit = max(packed.stat().st_size, columnar.stat().st_size) + 1
+    monkeypatch.setattr(local, "PARALLEL_MIN_BYTES", limit)
+    assert len(text) > 3 * limit  # each file alone is under the limit, the data in it well over
+    for log in (packed, columnar):
+        build(make_config(log, name=log.name.replace(".", "-")))
+    assert pools == [2, 2]
+
+    # Where the trailer or the footer cannot be read, the file's size (its read will quarantine it).
+    stub = tmp_path / "stub.jsonl.gz"
+    stub.write_bytes(b"\x1f\x8b")
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not parquet PAR1")
+    for path, fmt in ((stub, "jsonl"), (broken, "parquet")):
+        assert local._data_bytes(InputSize(path, fmt, path.stat().st_size)) == path.stat().st_size
 
 
 def test_workers_are_one_or_more():
