@@ -6,9 +6,11 @@ only `honkdata build` makes.
 """
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import orjson
 import pyarrow as pa
@@ -22,7 +24,7 @@ from honkdata.config import BuildConfig, SourceConfig
 from honkdata.errors import HonkdataError
 from honkdata.ingest.quarantine import Quarantine
 from honkdata.ingest.read import check_reject_rate, read_inputs
-from honkdata.ingest.remote import is_url
+from honkdata.ingest.remote import RemoteFolder, RemotePath, filesystem, is_url, put_file, storage_errors
 from honkdata.ingest.sources import SkippedFile, resolve_inputs
 from honkdata.normalize import Normalize
 from honkdata.stage import StageStats
@@ -43,23 +45,33 @@ class AnonymizeReport:
 
 
 class _Sink:
-    """Streams tables to .jsonl, .csv or .parquet, into a hidden file renamed into place at the end."""
+    """Streams tables to .jsonl, .csv or .parquet, into a hidden file renamed into place at the end;
+    for an output on object storage, into a file in an owner-only folder under `scratch`, uploaded at
+    the end. Either way the output appears whole or not at all."""
 
-    def __init__(self, out: Path) -> None:
-        if out.suffix not in (".jsonl", ".csv", ".parquet"):
+    def __init__(self, out: str, scratch: Path) -> None:
+        self.out, self.suffix = out, PurePosixPath(out).suffix
+        if self.suffix not in (".jsonl", ".csv", ".parquet"):
             raise HonkdataError(f"--out must end in .jsonl, .csv or .parquet: {out}")
-        self.out, self.tmp = out, out.with_name(f".{out.name}.tmp")
+        self._remote = filesystem(out, {}, "write") if is_url(out) else None
+        self._scratch: Path | None = None
+        if self._remote is not None:
+            scratch.mkdir(parents=True, exist_ok=True)
+            self._scratch = Path(tempfile.mkdtemp(prefix="anonymize-", dir=scratch))  # owner-only
+            self.tmp = self._scratch / f"out{self.suffix}"
+        else:
+            self.tmp = Path(out).with_name(f".{Path(out).name}.tmp")
         self._writer: pq.ParquetWriter | pcsv.CSVWriter | None = None
-        self._file = open(self.tmp, "wb") if out.suffix == ".jsonl" else None  # noqa: SIM115
+        self._file = open(self.tmp, "wb") if self.suffix == ".jsonl" else None  # noqa: SIM115
 
     def write(self, table: pa.Table) -> None:
         if self._file is not None:
             self._file.write(b"".join(orjson.dumps(row, default=str) + b"\n" for row in table.to_pylist()))
             return
-        if self.out.suffix == ".csv":
+        if self.suffix == ".csv":
             table = table.drop_columns(["entities"])
         if self._writer is None:
-            kind = pq.ParquetWriter if self.out.suffix == ".parquet" else pcsv.CSVWriter
+            kind = pq.ParquetWriter if self.suffix == ".parquet" else pcsv.CSVWriter
             self._writer = kind(self.tmp, table.schema)
         self._writer.write_table(table)
 
@@ -67,41 +79,60 @@ class _Sink:
         for handle in (self._file, self._writer):
             if handle is not None:
                 handle.close()
-        if publish:
-            os.replace(self.tmp, self.out)
-        else:
-            self.tmp.unlink(missing_ok=True)
+        try:
+            if publish and self._remote is not None:
+                fs, path = self._remote
+                with storage_errors(self.out, "write"):
+                    put_file(fs, self.tmp, path)
+            elif publish:
+                os.replace(self.tmp, self.out)
+        finally:
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch)
+            elif not publish:
+                self.tmp.unlink(missing_ok=True)
 
 
-def _refuse_overwriting_inputs(out: Path, inputs: list[Path]) -> None:
-    """An output that is an input, or lies inside an input folder, would destroy or re-read the raw log."""
-    target = out.resolve()
-    for path in (p.resolve() for p in inputs if p.exists()):
+def _refuse_overwriting_inputs(out: str, source: str, inputs: list[Path | RemotePath | RemoteFolder]) -> None:
+    """An output that is an input, or lies inside an input folder (here or on object storage), would
+    destroy or re-read the raw log."""
+    if is_url(out):
+        inside = [source.rstrip("/"), *(str(i).rstrip("/") for i in inputs)]
+        if any(out == url or out.startswith(f"{url}/") for url in inside):
+            raise HonkdataError(
+                f"--out {out} would overwrite or land inside the input {source}; choose another URL"
+            )
+        return
+    # Only inputs on this machine can be overwritten by a local output: not the objects of a URL.
+    named = [] if is_url(source) else [Path(source)]
+    target = Path(out).resolve()
+    for path in (p.resolve() for p in [*named, *(i for i in inputs if isinstance(i, Path))] if p.exists()):
         if target == path or path in target.parents:
             raise HonkdataError(
                 f"--out {out} would overwrite or land inside the input {path}; choose another path"
             )
 
 
-def anonymize_file(config: BuildConfig, source: str | Path, out: Path, fmt: str = "auto") -> AnonymizeReport:
+def anonymize_file(
+    config: BuildConfig, source: str | Path, out: str | Path, fmt: str = "auto"
+) -> AnonymizeReport:
     """Read `source` (a file, folder or glob of user logs, here or at a URL on object storage, as for
-    `build`), anonymize every event and write them to `out`.
+    `build`), anonymize every event and write them to `out` (a file, or a URL on object storage,
+    written with the environment's credentials, as inputs are read).
 
     Like `honkdata build`: bad rows are quarantined, and above `ingest.max_reject_rate` rejected
     rows (or with no usable row) nothing is written.
     """
     skipped: list[SkippedFile] = []
     raw = resolve_inputs([SourceConfig(path=str(source), format=fmt, kind="user_log")], skipped=skipped)
-    # Only inputs on this machine can be overwritten by the output: not the objects of a URL.
-    named = [] if is_url(str(source)) else [Path(source)]
-    _refuse_overwriting_inputs(out, [*named, *(i.path for i in raw if isinstance(i.path, Path))])
+    _refuse_overwriting_inputs(str(out), str(source), [i.path for i in raw])
     key = load_key(config.anonymize, [i.path for i in raw])
     anonymize = anonymizer(config, key)
     normalize = Normalize(config.normalize)
     started = datetime.now(UTC)
     quarantine = Quarantine(config.quarantine_path() / "anonymize" / f"{started:%Y%m%dT%H%M%S}.jsonl")
     stats, reports = StageStats("anonymize"), []
-    sink = _Sink(out)
+    sink = _Sink(str(out), config.work_path())
     try:
         for batch in read_inputs(raw, config, load_taxonomy(), quarantine, reports):
             table = pa.Table.from_batches([anonymize(normalize(batch, StageStats("normalize")), stats)])

@@ -1,6 +1,5 @@
 """`honkdata anonymize`: the anonymize stage alone, for inspection."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,7 +15,9 @@ def anonymize(
     in_path: Annotated[
         str, typer.Option("--in", help="raw log: file, folder, glob or URL (s3://...), as for build")
     ],
-    out_path: Annotated[Path, typer.Option("--out", help="output .jsonl, .csv or .parquet")],
+    out_path: Annotated[
+        str, typer.Option("--out", help="output .jsonl, .csv or .parquet: a file, or a URL (s3://...)")
+    ],
     config: ConfigOption = None,
     fmt: Annotated[str, typer.Option("--format", help="format of --in")] = "auto",
     json: JsonOption = False,
@@ -29,7 +30,7 @@ def anonymize(
     with err.status(f"anonymizing {in_path}"):
         report = anonymize_file(load_config(config), in_path, out_path, fmt)
     if json:
-        print_json({"path": str(out_path), **asdict(report)})
+        print_json({"path": out_path, **asdict(report)})
         return
     found = ", ".join(f"{t} {n:,}" for t, n in report.pii_found.items()) or "none"
     out.print(f"{report.rows_in:,} events -> {report.rows_out:,} written to {out_path}", highlight=False)

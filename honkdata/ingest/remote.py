@@ -11,11 +11,12 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, NamedTuple
 
 import fsspec
 from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
 
 from honkdata.errors import HonkdataError
 
@@ -59,6 +60,16 @@ def filesystem(url: str, options: dict[str, Any], doing: str = "read") -> tuple[
         raise HonkdataError(f"cannot {doing} {url}: {_first_line(e)}{extra}") from None
     except (ValueError, TypeError) as e:  # an unknown scheme, options the backend refuses
         raise HonkdataError(f"cannot {doing} {url}: {_first_line(e)}") from None
+
+
+def put_file(fs: AbstractFileSystem, local: Path, remote: str) -> None:
+    """Upload `local` to `remote` on `fs`: on object storage the object appears whole when the upload
+    completes, or not at all."""
+    # A local folder needs its parents made; on object storage there are none to make, and s3fs's
+    # makedirs would create a missing bucket instead of letting the upload fail.
+    if isinstance(fs, LocalFileSystem):
+        fs.makedirs(remote.rsplit("/", 1)[0], exist_ok=True)
+    fs.put_file(str(local), remote)
 
 
 class RemoteStat(NamedTuple):

@@ -25,7 +25,7 @@ from fsspec import AbstractFileSystem
 
 from honkdata.config import default_root
 from honkdata.errors import HonkdataError
-from honkdata.ingest.remote import filesystem, storage_errors
+from honkdata.ingest.remote import filesystem, put_file, storage_errors
 from honkdata.ingest.sources import FETCH_BLOCK, pour
 from honkdata.snapshot.store import SnapshotRef, SnapshotStore, check_name, parse_manifest, version_dir
 from honkdata.snapshot.write import CARD, file_sha256
@@ -118,10 +118,10 @@ def upload_marker_last(
     checked before the marker goes up."""
     for name in names:
         uploaded = f"{remote}/{name}"
-        _put(fs, folder / name, uploaded)
+        put_file(fs, folder / name, uploaded)
         if expected is not None:
             _check_digest(fs.unstrip_protocol(uploaded), _remote_digest(fs, uploaded), expected[name])
-    _put(fs, folder / marker, f"{remote}/{marker}")
+    put_file(fs, folder / marker, f"{remote}/{marker}")
 
 
 def _split_digests(manifest: dict, where: str) -> dict[str, FileDigest]:
@@ -154,11 +154,6 @@ def _check_digest(where: str, actual: FileDigest, expected: FileDigest) -> None:
 
 def _store(root: str | Path | None) -> SnapshotStore:
     return SnapshotStore(Path(root) if root is not None else default_root())
-
-
-def _put(fs: AbstractFileSystem, local: Path, remote: str) -> None:
-    fs.makedirs(remote.rsplit("/", 1)[0], exist_ok=True)  # a local folder needs its parents
-    fs.put_file(str(local), remote)
 
 
 def _download(fs: AbstractFileSystem, remote: str, local: Path, url: str) -> FileDigest:

@@ -4,6 +4,7 @@ the standard AWS_* variables (or a source's storage_options), as a cluster's nod
 import gzip
 import hashlib
 import importlib
+import io
 import json
 import shutil
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import boto3
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -382,6 +384,51 @@ def test_honkdata_anonymize_reads_a_url_as_it_reads_the_same_file_here(prefix, t
     assert gone.exit_code != 0
     assert gone.stderr.splitlines() == [f"error: source not found: {url}.missing"]
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def _object(url: str) -> bytes:
+    bucket, key = url.removeprefix("s3://").split("/", 1)
+    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_honkdata_anonymize_writes_to_a_url_what_it_writes_here(
+    prefix, tmp_path, events, default_root, suffix
+):
+    log = write_jsonl(tmp_path / "log.jsonl", events)
+    here, there = tmp_path / f"here{suffix}", prefix.url(f"clean/day{suffix}")
+    for out in (str(here), there):
+        done = runner.invoke(app, ["anonymize", "--in", str(log), "--out", out, "--json"])
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.stdout)["path"] == out
+    written = _object(there)
+    if suffix == ".parquet":  # the same rows (the file's bytes may differ in its writer's metadata)
+        assert pq.read_table(io.BytesIO(written)).equals(pq.read_table(here))
+    else:
+        assert written == here.read_bytes()
+    assert not list((default_root / "_work").glob("anonymize-*"))  # the local copy is gone
+
+
+def test_an_anonymize_output_that_cannot_be_uploaded_is_one_line_and_nothing_is_left(
+    prefix, tmp_path, events, default_root
+):
+    log = write_jsonl(tmp_path / "log.jsonl", events)
+    nowhere = "s3://no-such-bucket-honkdata/clean/day.jsonl"
+    failed = runner.invoke(app, ["anonymize", "--in", str(log), "--out", nowhere])
+    assert failed.exit_code != 0
+    (line,) = failed.stderr.splitlines()
+    assert line.startswith(f"error: cannot write {nowhere}: ")
+    assert not list((default_root / "_work").glob("anonymize-*"))
+
+
+def test_an_anonymize_output_inside_its_input_prefix_is_refused(prefix, tmp_path, events):
+    prefix.put("logs/log.jsonl", write_jsonl(tmp_path / "log.jsonl", events))
+    for out in (prefix.url("logs/clean.jsonl"), prefix.url("logs/log.jsonl")):
+        refused = runner.invoke(app, ["anonymize", "--in", prefix.url("logs/"), "--out", out])
+        assert refused.exit_code != 0
+        inside = f"would overwrite or land inside the input {prefix.url('logs/')}; choose another URL"
+        assert refused.stderr.splitlines() == [f"error: --out {out} {inside}"]
+    assert _object(prefix.url("logs/log.jsonl")) == (tmp_path / "log.jsonl").read_bytes()
 
 
 def test_a_source_the_keys_may_not_read_is_one_line_and_one_they_may_read_builds(

@@ -29,7 +29,7 @@ from tests.snapshot.test_snapshot_commands import _assert_one_line_cli_error
 
 SNIPS, SLURP = FIXTURES / "public" / "snips", FIXTURES / "public" / "slurp" / "devel.jsonl"
 V1 = "q/v0001"
-_put = mirror._put  # the real upload, for the fakes that stand in for it
+_put = mirror.put_file  # the real upload, for the fakes that stand in for it
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_a_version_already_there_is_left_alone_and_never_overwritten(built, pref
     one, other = built
     assert push_snapshot("q@v1", prefix.url(), one).copied
     before = _objects(prefix)
-    monkeypatch.setattr(mirror, "_put", _no_upload)
+    monkeypatch.setattr(mirror, "put_file", _no_upload)
 
     again = _invoke("snapshots", "push", "q@v1", prefix.url(), "--root", str(one))
     assert again.exit_code == 0, again.output
@@ -212,6 +212,11 @@ def test_a_missing_ref_or_bucket_is_one_line(built, prefix, tmp_path):
     _assert_one_line_cli_error(
         _invoke("snapshots", "pull", gone, "--root", str(tmp_path)), f"no snapshot at {gone}"
     )
+    # A push to a bucket that does not exist fails; it does not create the bucket.
+    pushed = _invoke("snapshots", "push", "q@v1", f"s3://no-such-{prefix.name}", "--root", str(built[0]))
+    assert pushed.exit_code != 0 and len(pushed.stderr.splitlines()) == 1
+    assert pushed.stderr.startswith(f"error: cannot write s3://no-such-{prefix.name}/")
+    assert f"no-such-{prefix.name}" not in [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
 
 
 def test_an_unreachable_store_is_one_line_naming_the_url(built, prefix, tmp_path):
@@ -245,7 +250,7 @@ def memory_url(tmp_path: Path) -> str:
 
 
 def _cut_at_the_card(fs, local: Path, remote: str) -> None:
-    """Upload as `mirror._put` does, but lose the connection at the card, as a killed push would."""
+    """Upload as `mirror.put_file` does, but lose the connection at the card, as a killed push would."""
     if local.name == mirror.CARD:
         raise OSError("connection reset")
     _put(fs, local, remote)
@@ -253,7 +258,7 @@ def _cut_at_the_card(fs, local: Path, remote: str) -> None:
 
 def test_a_push_cut_short_counts_for_nothing_until_pushed_again(built, memory_url, tmp_path, monkeypatch):
     with monkeypatch.context() as patch:
-        patch.setattr(mirror, "_put", _cut_at_the_card)
+        patch.setattr(mirror, "put_file", _cut_at_the_card)
         with pytest.raises(
             HonkdataError, match=re.escape(f"cannot write {memory_url}/{V1}: OSError (connection")
         ):
@@ -272,7 +277,7 @@ def test_an_upload_that_arrives_damaged_is_caught_before_the_manifest(built, mem
     def truncate(fs, local: Path, remote: str) -> None:
         fs.pipe_file(remote, local.read_bytes()[:-1])
 
-    monkeypatch.setattr(mirror, "_put", truncate)
+    monkeypatch.setattr(mirror, "put_file", truncate)
     with pytest.raises(HonkdataError, match=r"^checksum mismatch: .*/q/v0001/data/train-.*; not published$"):
         push_snapshot("q@v1", memory_url, built[0])
     fs, path = fsspec.core.url_to_fs(f"{memory_url}/{V1}")
