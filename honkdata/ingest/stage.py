@@ -85,12 +85,10 @@ class Ingest:
             try:
                 apart = run_bytes is not None and _in_runs(source, run_bytes)
                 runs: list[Run | None] = [None]
-                if apart:
-                    runs = RUNS[source.format](source.path, run_bytes)  # type: ignore[arg-type]
+                if apart:  # no runs found (an unreadable Parquet footer): one read, as on one machine
+                    runs = [*RUNS[source.format](source.path, run_bytes)] or [None]  # type: ignore[arg-type]
             except OSError as e:  # gone or unreadable since it was listed: what a read would say
                 raise HonkdataError(str(e)) from None
-            except pa.ArrowInvalid:  # not Parquet after all: one read, which quarantines it with the reason
-                runs = [None]
             reads += [InputRead(replace(source, run=run), self._pinned, self.taxonomy) for run in runs]
         return reads
 

@@ -23,8 +23,8 @@ from tests.conftest import damage_row_group
 @pytest.fixture
 def inputs(tmp_path: Path) -> list[Path]:
     """A log with a byte-order mark, bad and repaired lines and no last newline; a Parquet log of 4 row
-    groups, one row without a query and one group damaged; a gzipped log and a CSV log, which a
-    reader can only start at their beginning."""
+    groups, one row without a query and one group damaged; a Parquet file whose footer does not
+    decode, a gzipped log and a CSV log, which a reader can only start at their beginning."""
     lines = [
         b'{"query": "play song %d", "user_id": "u%d", "ts": "2026-09-01T10:00:00Z"}' % (i, i % 7)
         for i in range(60)
@@ -44,9 +44,11 @@ def inputs(tmp_path: Path) -> list[Path]:
         pa.table({"query": queries, "user_id": [f"u{i}" for i in range(40)]}), columnar, row_group_size=10
     )
     damage_row_group(columnar, 2)
+    broken = tmp_path / "broken.parquet"  # magic bytes and a footer length, then no footer
+    broken.write_bytes(b"PAR1" + b"x" * 300 + (16).to_bytes(4, "little") + b"PAR1")
     table = tmp_path / "more.csv"
     table.write_text("query,user_id\n" + "".join(f"skip {i},u{i}\n" for i in range(30)))
-    return [log, columnar, packed, table]
+    return [log, columnar, broken, packed, table]
 
 
 def _ingest(paths: list[Path], quarantine: Path) -> Ingest:
@@ -72,7 +74,7 @@ def test_parts_read_apart_reject_and_report_as_one_read_of_every_input(
         rows += [row for batch in part(result, stats) for row in batch.to_pylist()]
         apart.add_part(result)
 
-    runs = len(parts) - 2  # the logs'; the gzipped log and the CSV are one part each
+    runs = len(parts) - 3  # the logs'; the broken Parquet file, the gzipped log and the CSV: a part each
     assert runs == {None: 2, 1: 60 + 4, 200: 19 + 4, 10**6: 2}[run_bytes]
     assert hashed == (inputs[2:] if runs > 2 else inputs)
     assert rows == together and stats.rows_out == len(together) == 60 - 3 + 40 - 11 + 20 - 2 + 30
@@ -81,7 +83,7 @@ def test_parts_read_apart_reject_and_report_as_one_read_of_every_input(
     assert (report["rows_rejected"], report["rows_repaired"], report["timestamps_unreadable"]) == (3, 1, 1)
     whole.quarantine.close()
     apart.quarantine.close()
-    assert apart.quarantine.rows == whole.quarantine.rows == 5 + 2
+    assert apart.quarantine.rows == whole.quarantine.rows == 5 + 2 + 1
     assert apart.quarantine.path.read_text() == whole.quarantine.path.read_text()
 
 

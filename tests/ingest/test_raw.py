@@ -134,6 +134,13 @@ def test_row_group_runs_cover_a_parquet_file_in_whole_groups_each_numbered_from_
     assert len(runs) == {1: 10, 10**6: 1}.get(size, len(runs)) and (size < 10**6) == (len(runs) > 1)
 
 
+@pytest.mark.parametrize("content", [b"", b"PAR1garbagePAR1", b"PAR1" + b"x" * 300 + b"\x10\x00\x00\x00PAR1"])
+def test_a_parquet_file_whose_footer_does_not_read_has_no_runs(tmp_path, content):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(content)
+    assert row_group_runs(path, 1) == []  # read whole, it is quarantined as one entry
+
+
 def test_runs_of_row_groups_read_as_the_whole_parquet_file_with_its_rejects(tmp_path, ctx):
     path = _grouped_parquet(tmp_path / "log.parquet")
     whole = read_all(read_parquet, path, ctx).to_pylist()
