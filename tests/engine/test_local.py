@@ -79,7 +79,6 @@ from honkdata.build import build
 from honkdata.config import load_config
 from honkdata.engine.local import local_engine
 from honkdata.normalize import Normalize
-from honkdata.progress import InputSize
 main, pids = os.getpid(), Path(sys.argv[2])
 
 def slow_in_a_worker(self, batch, stats):
