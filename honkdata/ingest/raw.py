@@ -451,7 +451,7 @@ def _parquet_problem(schema: pa.Schema) -> str | None:
 def row_group_runs(path: Path, size: int) -> list[RowGroupRun]:
     """The Parquet file in runs of whole row groups of about `size` bytes as stored (a larger group
     is a run of its own), in order, each with the number of its first row: from the footer alone.
-    None where the footer cannot be read: a read of the whole file quarantines it with the reason."""
+    No runs where the footer cannot be read: a read of the whole file quarantines it with the reason."""
     try:
         meta = pq.read_metadata(path)
     except (pa.ArrowInvalid, OSError):

@@ -49,7 +49,7 @@ def read_inputs(
             if on_progress:
                 on_progress(source.name, batch.num_rows)
             yield batch.append_column("user_log", pa.repeat(source.kind == "user_log", batch.num_rows))
-        # A run of a file's lines leaves the whole file's digest to whoever reads them all (add_part).
+        # A run of a file leaves the whole file's digest to whoever reads every run (add_part).
         size, sha256 = ctx.digest or (fingerprint(source.path) if source.run is None else (None, None))
         reports.append(
             {

@@ -95,7 +95,8 @@ class Ingest:
     def add_part(self, read: "ReadResult") -> None:
         """What one part's read, run to its end, left besides its batches; parts in input order: its
         rejected rows into this build's quarantine, its report after the others' (a run of a file's
-        lines: added to the report of the runs before it, as one read of the file would count)."""
+        lines or row groups: added to the report of the runs before it, as one read of the file would
+        count)."""
         for source, line, reason, raw in read.rejects:
             self.quarantine.reject(source, line, reason, raw)
         report = read.report
@@ -122,7 +123,7 @@ class Ingest:
                 )
 
 
-# What a report counts, which the reports of runs of one file's lines add up to.
+# What a report counts, which the reports of the runs of one file add up to.
 _COUNTS = ("rows_read", "rows_rejected", "rows_repaired", "rows_with_user_id", "timestamps_unreadable")
 
 
